@@ -1,0 +1,290 @@
+// Package sqlstore stores zhufang's data in SQLite (embedded, the default) or
+// PostgreSQL (for a deployment of several nodes) through database/sql. The
+// two engines differ only behind the small dialect seam in this file; SQL is
+// written once with ? placeholders and rebound for PostgreSQL.
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"zhufang"
+)
+
+// Engine names a database engine.
+type Engine string
+
+// The two engines.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// Options tune Open. The zero value is the production default.
+type Options struct {
+	// BusyTimeout is how long SQLite waits for another process's lock
+	// before giving up. Default 5 s.
+	BusyTimeout time.Duration
+	// ConnectTimeout bounds reaching PostgreSQL. Default 5 s.
+	ConnectTimeout time.Duration
+	// Clock gives transactions their frozen "now". Default the system clock.
+	Clock zhufang.Clock
+}
+
+// DB is an open zhufang database.
+type DB struct {
+	db     *sql.DB
+	engine Engine
+	where  string // the file path or host:port/dbname, never a password
+	clock  zhufang.Clock
+}
+
+// sqliteMagic starts every SQLite database file.
+var sqliteMagic = []byte("SQLite format 3\x00")
+
+// IsPostgresURL reports whether dsn names a PostgreSQL server rather than an
+// SQLite file.
+func IsPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens the database named by dsn: a postgres:// URL or an SQLite file
+// path (created if missing). It checks that the database can be reached but
+// does not migrate it; call Migrate for that.
+func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
+	if opt.BusyTimeout <= 0 {
+		opt.BusyTimeout = 5 * time.Second
+	}
+	if opt.ConnectTimeout <= 0 {
+		opt.ConnectTimeout = 5 * time.Second
+	}
+	if opt.Clock == nil {
+		opt.Clock = zhufang.SystemClock{}
+	}
+	if dsn == "" {
+		return nil, zhufang.Errorf(zhufang.EINVALID, "no database given: pass --db PATH or a postgres:// URL")
+	}
+	if IsPostgresURL(dsn) {
+		return openPostgres(ctx, dsn, opt)
+	}
+	return openSQLite(ctx, dsn, opt)
+}
+
+func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, zhufang.Errorf(zhufang.EINVALID, "database path %q may not contain ? or #", path)
+	}
+	// Look at the file ourselves before SQLite does, so that a file that is
+	// not a database is refused without SQLite ever opening it for writing.
+	if err := checkSQLiteFile(path); err != nil {
+		return nil, err
+	}
+	ms := opt.BusyTimeout.Milliseconds()
+	dsn := path + "?_pragma=busy_timeout(" + strconv.FormatInt(ms, 10) + ")" +
+		"&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	sdb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot open database file "+path, err)
+	}
+	db := &DB{db: sdb, engine: SQLite, where: path, clock: opt.Clock}
+	if err := sdb.PingContext(ctx); err != nil {
+		sdb.Close()
+		return nil, db.translate(err)
+	}
+	return db, nil
+}
+
+// checkSQLiteFile refuses a path that exists but is a directory or a file
+// that is not an SQLite database. A missing or empty file is fine: SQLite
+// creates the database.
+func checkSQLiteFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot read database file "+path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot read database file "+path, err)
+	}
+	if st.IsDir() {
+		return zhufang.Errorf(zhufang.EINVALID, "database path %s is a directory, not a file", path)
+	}
+	if st.Size() == 0 {
+		return nil
+	}
+	head := make([]byte, len(sqliteMagic))
+	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head, sqliteMagic) {
+		return zhufang.Errorf(zhufang.EINVALID, "%s is not a zhufang database (not an SQLite file); it was left untouched", path)
+	}
+	return nil
+}
+
+func openPostgres(ctx context.Context, dsn string, opt Options) (*DB, error) {
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return nil, zhufang.Errorf(zhufang.EINVALID, "cannot parse PostgreSQL URL: %s", redact(dsn))
+	}
+	where := fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
+	sdb, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot open PostgreSQL at "+where, err)
+	}
+	sdb.SetMaxOpenConns(20)
+	sdb.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, opt.ConnectTimeout)
+	defer cancel()
+	if err := sdb.PingContext(pctx); err != nil {
+		sdb.Close()
+		return nil, zhufang.WrapError(zhufang.EUNAVAILABLE,
+			fmt.Sprintf("cannot reach PostgreSQL at %s within %s", where, opt.ConnectTimeout), err)
+	}
+	return &DB{db: sdb, engine: Postgres, where: where, clock: opt.Clock}, nil
+}
+
+// redact hides a password in a URL for messages.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.db.Close() }
+
+// Engine reports which engine db runs on.
+func (db *DB) Engine() Engine { return db.engine }
+
+// Where names the database for logs: a path or host:port/dbname.
+func (db *DB) Where() string { return db.where }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	return db.translate(db.db.PingContext(ctx))
+}
+
+// rebind turns ? placeholders into $1, $2, … for PostgreSQL. Our SQL has no
+// ? inside string literals, so a plain scan is enough.
+func (db *DB) rebind(q string) string {
+	if db.engine != Postgres || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// Tx is a transaction with one frozen "now" for every timestamp it writes.
+type Tx struct {
+	tx  *sql.Tx
+	db  *DB
+	now time.Time
+}
+
+// begin starts a transaction.
+func (db *DB) begin(ctx context.Context) (*Tx, error) {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, db.translate(err)
+	}
+	return &Tx{tx: tx, db: db, now: db.clock.Now().UTC().Truncate(time.Microsecond)}, nil
+}
+
+func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	r, err := tx.tx.ExecContext(ctx, tx.db.rebind(q), args...)
+	return r, tx.db.translate(err)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, tx.db.rebind(q), args...)
+}
+
+func (tx *Tx) commit() error   { return tx.db.translate(tx.tx.Commit()) }
+func (tx *Tx) rollback() error { return tx.tx.Rollback() }
+
+func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	rows, err := db.db.QueryContext(ctx, db.rebind(q), args...)
+	return rows, db.translate(err)
+}
+
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return db.db.QueryRowContext(ctx, db.rebind(q), args...)
+}
+
+// translate maps driver errors to zhufang error codes, in this one place.
+// The driver's text stays in the wrapped error for the log.
+func (db *DB) translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ze *zhufang.Error
+	if errors.As(err, &ze) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return zhufang.WrapError(zhufang.ENOTFOUND, "not found", err)
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_CONSTRAINT:
+			switch se.Code() {
+			case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+				return zhufang.WrapError(zhufang.ECONFLICT, "a record with that code or ID already exists", err)
+			case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+				return zhufang.WrapError(zhufang.ENOTFOUND, "the record refers to a parent that does not exist", err)
+			}
+			return zhufang.WrapError(zhufang.EINVALID, "the record breaks a rule of the database", err)
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return zhufang.WrapError(zhufang.EUNAVAILABLE, "database file "+db.where+" is locked by another process", err)
+		case sqlite3.SQLITE_NOTADB:
+			return zhufang.WrapError(zhufang.EINVALID, db.where+" is not a zhufang database (not an SQLite file)", err)
+		case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY:
+			return zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot open database file "+db.where+" for writing", err)
+		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return zhufang.WrapError(zhufang.ECONFLICT, "a record with that code or ID already exists", err)
+		case "23503":
+			return zhufang.WrapError(zhufang.ENOTFOUND, "the record refers to a parent that does not exist", err)
+		case "23514", "23502", "22P02":
+			return zhufang.WrapError(zhufang.EINVALID, "the record breaks a rule of the database", err)
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return zhufang.WrapError(zhufang.EUNAVAILABLE, "the database did not answer in time", err)
+	}
+	return zhufang.WrapError(zhufang.EINTERNAL, "database error", err)
+}

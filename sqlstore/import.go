@@ -1,0 +1,172 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+
+	"zhufang"
+)
+
+// orgTables lists the organisation's tables, parents before children.
+var orgTables = []string{"bureaus", "stations", "sub_units", "police_offices", "communities", "grids",
+	"officers", "security_companies", "teams", "members"}
+
+// ImportCity stores a whole organisation in one transaction, with the IDs
+// the city carries. The database must hold no organisation yet (ECONFLICT
+// otherwise); ClearOrg empties it.
+func (db *DB) ImportCity(ctx context.Context, c *zhufang.City) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.rollback()
+	var n int
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM bureaus`).Scan(&n); err != nil {
+		return db.translate(err)
+	}
+	if n > 0 {
+		return zhufang.Errorf(zhufang.ECONFLICT, "the database already holds an organisation; clear it first")
+	}
+	now := db.timeArg(tx.now)
+	steps := []func() error{
+		func() error {
+			return tx.insertRows(ctx, "bureaus", "id, code, name, level, parent_id, seat_lon, seat_lat, area, created_at", len(c.Bureaus), func(i int) []any {
+				b := c.Bureaus[i]
+				b.CreatedAt = tx.now
+				return []any{b.ID, b.Code, b.Name, string(b.Level), nullID(b.ParentID), b.Seat.Lon, b.Seat.Lat, encodeArea(b.Area), now}
+			})
+		},
+		func() error {
+			return tx.insertRows(ctx, "stations", "id, code, name, kind, bureau_id, townships, seat_lon, seat_lat, area, created_at", len(c.Stations), func(i int) []any {
+				s := c.Stations[i]
+				s.CreatedAt = tx.now
+				return []any{s.ID, s.Code, s.Name, string(s.Kind), s.BureauID, strings.Join(s.Townships, ","), s.Seat.Lon, s.Seat.Lat, encodeArea(s.Area), now}
+			})
+		},
+		func() error {
+			return tx.insertRows(ctx, "sub_units", "id, station_id, kind, name", len(c.SubUnits), func(i int) []any {
+				u := c.SubUnits[i]
+				return []any{u.ID, u.StationID, string(u.Kind), u.Name}
+			})
+		},
+		func() error {
+			return tx.insertRows(ctx, "police_offices", "id, name, kind, station_id, seat_lon, seat_lat", len(c.Offices), func(i int) []any {
+				o := c.Offices[i]
+				return []any{o.ID, o.Name, string(o.Kind), o.StationID, o.Seat.Lon, o.Seat.Lat}
+			})
+		},
+		func() error {
+			return tx.insertRows(ctx, "communities", "id, code, name, kind, county_code, station_id, office_id, population, households, seat_lon, seat_lat, area, created_at", len(c.Communities), func(i int) []any {
+				m := c.Communities[i]
+				m.CreatedAt = tx.now
+				return []any{m.ID, m.Code, m.Name, string(m.Kind), m.CountyCode, m.StationID, m.OfficeID, m.Population, m.Households, m.Seat.Lon, m.Seat.Lat, encodeArea(m.Area), now}
+			})
+		},
+		func() error {
+			return tx.insertRows(ctx, "grids", "id, code, name, community_id, households, seat_lon, seat_lat, area", len(c.Grids), func(i int) []any {
+				g := c.Grids[i]
+				return []any{g.ID, g.Code, g.Name, g.CommunityID, g.Households, g.Seat.Lon, g.Seat.Lat, encodeArea(g.Area)}
+			})
+		},
+		func() error {
+			return tx.insertRows(ctx, "officers", "id, badge_no, name, rank, post, station_id, sub_unit_id, office_id, seconded_from, phone", len(c.Officers), func(i int) []any {
+				o := c.Officers[i]
+				return []any{o.ID, o.BadgeNo, o.Name, string(o.Rank), string(o.Post), o.StationID, nullID(o.SubUnitID), nullID(o.OfficeID), o.SecondedFrom, o.Phone}
+			})
+		},
+		func() error {
+			return tx.insertRows(ctx, "security_companies", "id, name, bureau_id, seat_lon, seat_lat", len(c.Companies), func(i int) []any {
+				s := c.Companies[i]
+				return []any{s.ID, s.Name, s.BureauID, s.Seat.Lon, s.Seat.Lat}
+			})
+		},
+		func() error {
+			return tx.insertRows(ctx, "teams", "id, name, station_id, community_id, seat_lon, seat_lat", len(c.Teams), func(i int) []any {
+				t := c.Teams[i]
+				return []any{t.ID, t.Name, t.StationID, t.CommunityID, t.Seat.Lon, t.Seat.Lat}
+			})
+		},
+		func() error {
+			return tx.insertRows(ctx, "members", "id, kind, name, phone, community_id, company_id, team_id, grid_id, home_lon, home_lat", len(c.Members), func(i int) []any {
+				m := c.Members[i]
+				return []any{m.ID, string(m.Kind), m.Name, m.Phone, m.CommunityID, nullID(m.CompanyID), nullID(m.TeamID), nullID(m.GridID), m.Home.Lon, m.Home.Lat}
+			})
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	if err := tx.resetSequences(ctx); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// insertRows inserts n rows in multi-row INSERT statements, which both
+// engines take an order of magnitude faster than one statement a row.
+func (tx *Tx) insertRows(ctx context.Context, table, columns string, n int, row func(i int) []any) error {
+	ncol := strings.Count(columns, ",") + 1
+	batch := max(1, min(500, 30000/ncol)) // stay under both engines' parameter limits
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", ncol), ", ") + ")"
+	full := ""
+	args := make([]any, 0, batch*ncol)
+	for start := 0; start < n; start += batch {
+		end := min(n, start+batch)
+		args = args[:0]
+		for i := start; i < end; i++ {
+			args = append(args, row(i)...)
+		}
+		var q string
+		if end-start == batch && full != "" {
+			q = full
+		} else {
+			q = tx.db.rebind("INSERT INTO " + table + " (" + columns + ") VALUES " +
+				strings.TrimSuffix(strings.Repeat(one+", ", end-start), ", "))
+			if end-start == batch {
+				full = q
+			}
+		}
+		if _, err := tx.tx.ExecContext(ctx, q, args...); err != nil {
+			return tx.db.translate(err)
+		}
+	}
+	return nil
+}
+
+// resetSequences moves PostgreSQL's identity sequences past the IDs an
+// import wrote explicitly, so that later inserts do not collide.
+func (tx *Tx) resetSequences(ctx context.Context) error {
+	if tx.db.engine != Postgres {
+		return nil
+	}
+	for _, t := range orgTables {
+		q := `SELECT setval(pg_get_serial_sequence('` + t + `', 'id'), COALESCE((SELECT MAX(id) FROM ` + t + `), 0) + 1, false)`
+		if _, err := tx.exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ClearOrg deletes the whole organisation, children first.
+func (db *DB) ClearOrg(ctx context.Context) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.rollback()
+	for i := len(orgTables) - 1; i >= 0; i-- {
+		if _, err := tx.exec(ctx, `DELETE FROM `+orgTables[i]); err != nil {
+			return err
+		}
+	}
+	if err := tx.resetSequences(ctx); err != nil {
+		return err
+	}
+	return tx.commit()
+}
