@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sort"
 )
 
 // Point is a WGS-84 position. It encodes to JSON as a GeoJSON position
@@ -102,7 +103,7 @@ type MultiPolygon []Polygon
 
 // MaxRingPoints bounds the size of one ring accepted from outside, so that
 // validation stays cheap.
-const MaxRingPoints = 20000
+const MaxRingPoints = 10000
 
 // Validate reports whether the ring is closed, has at least three distinct
 // corners, lies on the planet and does not cross itself.
@@ -133,28 +134,40 @@ func (r Ring) Validate() error {
 // signedArea returns twice the signed planar area in degrees²; positive
 // when the ring runs counter-clockwise.
 func (r Ring) signedArea() float64 {
+	if len(r) == 0 {
+		return 0
+	}
+	// Relative to the first position: absolute coordinates near (111, 26)
+	// would drown a small ring's area in rounding.
+	o := r[0]
 	var a float64
 	for i := 0; i+1 < len(r); i++ {
-		a += r[i].Lon*r[i+1].Lat - r[i+1].Lon*r[i].Lat
+		x0, y0 := r[i].Lon-o.Lon, r[i].Lat-o.Lat
+		x1, y1 := r[i+1].Lon-o.Lon, r[i+1].Lat-o.Lat
+		a += x0*y1 - x1*y0
 	}
 	return a
 }
 
 // selfIntersection finds two edges that touch or cross where they should
 // not: non-adjacent edges that meet, or adjacent edges that fold back on
-// each other. Zero-length edges (repeated positions) are skipped.
+// each other. Repeated positions are ignored.
 func (r Ring) selfIntersection() (int, int, bool) {
+	r = r.compact()
 	n := len(r) - 1 // number of edges
 	box := make([]Rect, n)
+	order := make([]int, n)
 	for i := range n {
 		box[i] = EmptyRect().Extend(r[i]).Extend(r[i+1])
+		order[i] = i
 	}
-	for i := range n {
-		if r[i] == r[i+1] {
-			continue
-		}
-		for j := i + 1; j < n; j++ {
-			if r[j] == r[j+1] || !box[i].Intersects(box[j]) {
+	// Sweep over edges sorted by west end: only edges whose longitudes
+	// overlap are compared, which keeps ordinary rings near-linear.
+	sort.Slice(order, func(a, b int) bool { return box[order[a]].Min.Lon < box[order[b]].Min.Lon })
+	for a := range n {
+		for b := a + 1; b < n && box[order[b]].Min.Lon <= box[order[a]].Max.Lon; b++ {
+			i, j := min(order[a], order[b]), max(order[a], order[b])
+			if !box[i].Intersects(box[j]) {
 				continue
 			}
 			adjacent := j == i+1 || (i == 0 && j == n-1)
@@ -178,6 +191,18 @@ func (r Ring) selfIntersection() (int, int, bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// compact drops repeated consecutive positions, which add zero-length
+// edges that would make neighbouring edges look non-adjacent.
+func (r Ring) compact() Ring {
+	out := make(Ring, 0, len(r))
+	for i, p := range r {
+		if i == 0 || p != r[i-1] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // orient returns >0 if a, b, c turn counter-clockwise, <0 if clockwise and
@@ -220,7 +245,45 @@ func (p Polygon) Validate() error {
 			return fmt.Errorf("ring %d: %w", i, err)
 		}
 	}
+	for i, h := range p[1:] {
+		if !p[0].crossings(h[0]) {
+			return Errorf(EINVALID, "hole %d lies outside its polygon's outer ring", i+1)
+		}
+	}
+	for i := range p {
+		for j := i + 1; j < len(p); j++ {
+			if ringsCross(p[i], p[j]) {
+				return Errorf(EINVALID, "rings %d and %d of a polygon cross each other", i, j)
+			}
+		}
+	}
 	return nil
+}
+
+// ringsCross reports whether any edge of a meets any edge of b.
+func ringsCross(a, b Ring) bool {
+	ba, bb := EmptyRect(), EmptyRect()
+	for _, p := range a {
+		ba = ba.Extend(p)
+	}
+	for _, p := range b {
+		bb = bb.Extend(p)
+	}
+	if !ba.Intersects(bb) {
+		return false
+	}
+	for i := 0; i+1 < len(a); i++ {
+		ea := EmptyRect().Extend(a[i]).Extend(a[i+1])
+		if !ea.Intersects(bb) {
+			continue
+		}
+		for j := 0; j+1 < len(b); j++ {
+			if ea.Intersects(EmptyRect().Extend(b[j]).Extend(b[j+1])) && segmentsIntersect(a[i], a[i+1], b[j], b[j+1]) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Validate reports whether the multipolygon has at least one polygon and
@@ -284,9 +347,10 @@ func (r Ring) crossings(pt Point) bool {
 // projection, which is accurate to well under 1% at the size of a county.
 func (m MultiPolygon) AreaKm2() float64 {
 	b := m.Bounds()
-	lat0 := (b.Min.Lat + b.Max.Lat) / 2
-	kx := 111.32 * math.Cos(lat0*math.Pi/180)
-	const ky = 110.574
+	phi := (b.Min.Lat + b.Max.Lat) / 2 * math.Pi / 180
+	// Kilometres per degree of longitude and latitude at the middle latitude.
+	kx := 111.41284*math.Cos(phi) - 0.0935*math.Cos(3*phi)
+	ky := 111.132954 - 0.559822*math.Cos(2*phi)
 	var a float64
 	for _, p := range m {
 		for i, r := range p {

@@ -39,7 +39,8 @@ type Options struct {
 	// BusyTimeout is how long SQLite waits for another process's lock
 	// before giving up. Default 5 s.
 	BusyTimeout time.Duration
-	// ConnectTimeout bounds reaching PostgreSQL. Default 5 s.
+	// ConnectTimeout bounds reaching PostgreSQL. Default 4 s, so that an
+	// unreachable server is reported within 5 s.
 	ConnectTimeout time.Duration
 	// Clock gives transactions their frozen "now". Default the system clock.
 	Clock zhufang.Clock
@@ -70,7 +71,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		opt.BusyTimeout = 5 * time.Second
 	}
 	if opt.ConnectTimeout <= 0 {
-		opt.ConnectTimeout = 5 * time.Second
+		opt.ConnectTimeout = 4 * time.Second
 	}
 	if opt.Clock == nil {
 		opt.Clock = zhufang.SystemClock{}

@@ -10,9 +10,11 @@ import (
 	"zhufang/sqlstore"
 )
 
+func pt(lon, lat float64) zhufang.Point { return zhufang.Point{Lon: lon, Lat: lat} }
+
 // square returns a closed square area of side d degrees at (lon, lat).
 func square(lon, lat, d float64) zhufang.MultiPolygon {
-	return zhufang.MultiPolygon{{{{lon, lat}, {lon + d, lat}, {lon + d, lat + d}, {lon, lat + d}, {lon, lat}}}}
+	return zhufang.MultiPolygon{{{pt(lon, lat), pt(lon+d, lat), pt(lon+d, lat+d), pt(lon, lat+d), pt(lon, lat)}}}
 }
 
 // smallCity is a city of one county, one station with two offices, an
@@ -133,9 +135,12 @@ func TestImportCityRejectsBadCities(t *testing.T) {
 		{"duplicate community code", func(c *zhufang.City) { c.Communities[1].Code = c.Communities[0].Code }, zhufang.ECONFLICT, "used twice"},
 		{"missing parent station", func(c *zhufang.City) { c.Communities[1].StationID = 9 }, zhufang.ENOTFOUND, "station 9 does not exist"},
 		{"missing company", func(c *zhufang.City) { c.Members[0].CompanyID = 7 }, zhufang.ENOTFOUND, "security company 7"},
-		{"ring not closed", func(c *zhufang.City) { r := c.Communities[0].Area[0][0]; r[len(r)-1] = zhufang.Point{Lon: 111.5, Lat: 26.31} }, zhufang.EINVALID, "does not close"},
+		{"ring not closed", func(c *zhufang.City) {
+			r := c.Communities[0].Area[0][0]
+			r[len(r)-1] = zhufang.Point{Lon: 111.5, Lat: 26.31}
+		}, zhufang.EINVALID, "does not close"},
 		{"self-intersecting ring", func(c *zhufang.City) {
-			c.Stations[0].Area = zhufang.MultiPolygon{{{{111.5, 26.3}, {111.7, 26.5}, {111.7, 26.3}, {111.5, 26.5}, {111.5, 26.3}}}}
+			c.Stations[0].Area = zhufang.MultiPolygon{{{pt(111.5, 26.3), pt(111.7, 26.5), pt(111.7, 26.3), pt(111.5, 26.5), pt(111.5, 26.3)}}}
 		}, zhufang.EINVALID, "crosses itself"},
 		{"seat off the planet", func(c *zhufang.City) { c.Offices[0].Seat.Lat = 95 }, zhufang.EINVALID, "off the planet"},
 		{"guard without company", func(c *zhufang.City) { c.Members[0].CompanyID = 0 }, zhufang.EINVALID, "security company"},
@@ -206,11 +211,11 @@ func TestCreateRejectsBadRecords(t *testing.T) {
 				{"polygon not closed", db.CreateCommunity(ctx, func() *zhufang.Community {
 					c := good()
 					c.Code = "431103001003"
-					c.Area = zhufang.MultiPolygon{{{{111.5, 26.3}, {111.6, 26.3}, {111.6, 26.4}, {111.5, 26.4}}}}
+					c.Area = zhufang.MultiPolygon{{{pt(111.5, 26.3), pt(111.6, 26.3), pt(111.6, 26.4), pt(111.5, 26.4)}}}
 					return c
 				}()), zhufang.EINVALID, "does not close"},
 				{"polygon self-intersects", db.CreateStation(ctx, &zhufang.Station{Code: "431103003", Name: "x", Kind: zhufang.StationUrban, BureauID: county.ID,
-					Seat: zhufang.Point{Lon: 111, Lat: 26}, Area: zhufang.MultiPolygon{{{{111.5, 26.3}, {111.7, 26.5}, {111.7, 26.3}, {111.5, 26.5}, {111.5, 26.3}}}}}), zhufang.EINVALID, "crosses itself"},
+					Seat: zhufang.Point{Lon: 111, Lat: 26}, Area: zhufang.MultiPolygon{{{pt(111.5, 26.3), pt(111.7, 26.5), pt(111.7, 26.3), pt(111.5, 26.5), pt(111.5, 26.3)}}}}), zhufang.EINVALID, "crosses itself"},
 				{"unknown community", func() error { _, err := db.FindCommunityByID(ctx, 404); return err }(), zhufang.ENOTFOUND, "community 404 does not exist"},
 			}
 			for _, tt := range tests {
