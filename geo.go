@@ -42,8 +42,10 @@ func (p *Point) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &a); err != nil {
 		return Errorf(EINVALID, "a position must be [lon, lat]")
 	}
-	if len(a) != 2 {
-		return Errorf(EINVALID, "a position must have exactly two numbers [lon, lat], got %d", len(a))
+	// GeoJSON allows an altitude as a third number; zhufang keeps only the
+	// horizontal position.
+	if len(a) != 2 && len(a) != 3 {
+		return Errorf(EINVALID, "a position must be [lon, lat] or [lon, lat, altitude], got %d numbers", len(a))
 	}
 	p.Lon, p.Lat = a[0], a[1]
 	return nil
@@ -101,9 +103,12 @@ type Polygon []Ring
 // may have exclaves).
 type MultiPolygon []Polygon
 
-// MaxRingPoints bounds the size of one ring accepted from outside, so that
-// validation stays cheap.
-const MaxRingPoints = 10000
+// MaxRingPoints bounds the size of one ring, and MaxAreaPoints of a whole
+// area, accepted from outside, so that validating hostile input stays cheap.
+const (
+	MaxRingPoints = 10000
+	MaxAreaPoints = 200000
+)
 
 // Validate reports whether the ring is closed, has at least three distinct
 // corners, lies on the planet and does not cross itself.
@@ -291,6 +296,15 @@ func ringsCross(a, b Ring) bool {
 func (m MultiPolygon) Validate() error {
 	if len(m) == 0 {
 		return Errorf(EINVALID, "an area needs at least one polygon")
+	}
+	n := 0
+	for _, p := range m {
+		for _, r := range p {
+			n += len(r)
+		}
+	}
+	if n > MaxAreaPoints {
+		return Errorf(EINVALID, "an area may have at most %d positions, got %d", MaxAreaPoints, n)
 	}
 	for i, p := range m {
 		if err := p.Validate(); err != nil {

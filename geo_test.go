@@ -137,7 +137,10 @@ func TestPointJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte("[111.6, 26.4]"), &p); err != nil || p != (zhufang.Point{Lon: 111.6, Lat: 26.4}) {
 		t.Fatalf("unmarshal: %v, %v", p, err)
 	}
-	for _, bad := range []string{`{"lon":1}`, `[1]`, `[1,2,3]`, `["a","b"]`, `[1e999,0]`, `null`} {
+	if err := json.Unmarshal([]byte("[111.6, 26.4, 120.5]"), &p); err != nil || p != (zhufang.Point{Lon: 111.6, Lat: 26.4}) {
+		t.Fatalf("a GeoJSON position with altitude: %v, %v", p, err)
+	}
+	for _, bad := range []string{`{"lon":1}`, `[1]`, `[1,2,3,4]`, `["a","b"]`, `[1e999,0]`, `null`} {
 		var p zhufang.Point
 		err := json.Unmarshal([]byte(bad), &p)
 		if bad == "null" {
