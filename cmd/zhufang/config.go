@@ -1,0 +1,129 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"zhufang"
+)
+
+// Config is everything a subcommand can be told, from flags with ZHUFANG_*
+// environment fallbacks.
+type Config struct {
+	DB      string // SQLite file path or postgres:// URL
+	Addr    string // HOST:PORT to serve on
+	NATS    string // nats:// URL of the event bus, empty for in-process
+	DataDir string // the shared data folder with yongzhou/
+	Seed    uint64
+	Demo    bool // serve: build the demo city first if the database is empty
+	Force   bool // demo: replace an existing organisation
+	JSON    bool // demo: print the summary as JSON
+}
+
+// usageError is a mistake in how zhufang was called; main exits with 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// errHelp means --help was asked for and printed.
+var errHelp = errors.New("help")
+
+// flagSet makes a flag set that reports errors as one line and prints its
+// usage only when asked.
+func flagSet(name, summary string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("zhufang "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "usage: zhufang %s [flags]\n\n%s\n\nflags:\n", name, summary)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	return fs
+}
+
+// parse parses args, turning flag errors into one-line usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
+			return errHelp
+		}
+		return usageError{fmt.Sprintf("%s: %v (see %s --help)", fs.Name(), err, fs.Name())}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("%s: unexpected argument %q (see %s --help)", fs.Name(), fs.Arg(0), fs.Name())}
+	}
+	return nil
+}
+
+// env returns getenv(key) or def when it is unset.
+func env(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func (c *Config) dbFlag(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&c.DB, "db", env(getenv, "ZHUFANG_DB", "zhufang.db"), "SQLite database file, or a postgres:// URL (env ZHUFANG_DB)")
+}
+
+func (c *Config) dataFlags(fs *flag.FlagSet, getenv func(string) string) error {
+	fs.StringVar(&c.DataDir, "data", env(getenv, "ZHUFANG_DATA", "../shared/data"), "shared data folder holding yongzhou/ (env ZHUFANG_DATA)")
+	seed := env(getenv, "ZHUFANG_SEED", "1")
+	s, err := strconv.ParseUint(seed, 10, 64)
+	if err != nil {
+		return usageError{fmt.Sprintf("ZHUFANG_SEED=%q is not a whole number", seed)}
+	}
+	fs.Uint64Var(&c.Seed, "seed", s, "seed of the demo city: the same seed builds the same city (env ZHUFANG_SEED)")
+	return nil
+}
+
+// validate checks the values that flags cannot check by type.
+func (c *Config) validate() error {
+	if c.DB == "" {
+		return usageError{"--db must name an SQLite file or a postgres:// URL"}
+	}
+	if strings.Contains(c.DB, "://") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		return usageError{fmt.Sprintf("--db %q: only postgres:// URLs and SQLite file paths are supported", redactURL(c.DB))}
+	}
+	if c.Addr != "" {
+		if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+			return usageError{fmt.Sprintf("--addr %q must be HOST:PORT, for example 127.0.0.1:8080", c.Addr)}
+		}
+	}
+	if c.NATS != "" {
+		u, err := url.Parse(c.NATS)
+		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+			return usageError{fmt.Sprintf("--nats %q must be a nats://HOST:PORT URL", redactURL(c.NATS))}
+		}
+	}
+	return nil
+}
+
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return "(unparseable)"
+}
+
+// oneLine flattens an error for the terminal.
+func oneLine(err error) string {
+	var ze *zhufang.Error
+	msg := err.Error()
+	if errors.As(err, &ze) && ze.Code != zhufang.EINTERNAL {
+		msg = ze.Message
+		if ze.Err != nil && ze.Code == zhufang.EUNAVAILABLE {
+			msg += ": " + ze.Err.Error()
+		}
+	}
+	return strings.Join(strings.Fields(msg), " ")
+}

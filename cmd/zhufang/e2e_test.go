@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"zhufang"
+	"zhufang/sqlstore"
+)
+
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("GET %s: %d, not JSON: %s", url, res.StatusCode, b)
+		}
+	}
+	return res.StatusCode
+}
+
+// TestServeDemo runs `zhufang serve --demo` on a new database, on each
+// engine, and checks the city it serves: the article's counts exactly, and
+// every community's and village's seat resolving to itself.
+func TestServeDemo(t *testing.T) {
+	for _, engine := range sqlstore.TestEngines() {
+		t.Run(string(engine), func(t *testing.T) {
+			dsn := sqlstore.TestDSN(t, engine)
+			base, stop := startServe(t, "--demo", "--db", dsn)
+			defer func() {
+				if err := stop(); err != nil {
+					t.Errorf("serve ended with %v", err)
+				}
+			}()
+			var sum map[string]int64
+			if code := getJSON(t, base+"/api/v1/org/summary", &sum); code != 200 {
+				t.Fatalf("summary: %d", code)
+			}
+			want := map[string]int64{"urban_communities": 124, "villages": 3181, "community_officers": 124,
+				"village_auxiliaries": 3181, "community_police_teams": 159, "mass_prevention_members": 115893,
+				"mediators": 809, "urban_offices": 124, "rural_offices": 3181, "county_bureaus": 13}
+			for k, v := range want {
+				if sum[k] != v {
+					t.Errorf("summary %s = %d, want %d", k, sum[k], v)
+				}
+			}
+			if sum["stations"] < 150 || sum["stations"] > 195 {
+				t.Errorf("%d stations, want one per township or few townships (150–195)", sum["stations"])
+			}
+			if p := sum["population"]; p < 5_250_000 || p > 5_350_000 {
+				t.Errorf("population %d, want about 5.3 million", p)
+			}
+			for _, k := range []string{"/healthz", "/readyz", "/"} {
+				if code := getJSON(t, base+k, nil); code != 200 {
+					t.Errorf("GET %s: %d", k, code)
+				}
+			}
+			checkSeatsResolve(t, base, dsn)
+		})
+	}
+}
+
+// checkSeatsResolve asks /api/v1/locate for the seat of every community and
+// village, and for points outside Yongzhou.
+func checkSeatsResolve(t *testing.T, base, dsn string) {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), dsn, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	comms, err := db.FindCommunities(context.Background(), zhufang.CommunityFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(comms) != 3305 {
+		t.Fatalf("%d communities, want 3,305", len(comms))
+	}
+	client := &http.Client{}
+	wrong := 0
+	for _, c := range comms {
+		var got struct {
+			Jurisdiction zhufang.Jurisdiction `json:"jurisdiction"`
+		}
+		res, err := client.Get(fmt.Sprintf("%s/api/v1/locate?lon=%v&lat=%v", base, c.Seat.Lon, c.Seat.Lat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		json.Unmarshal(b, &got)
+		j := got.Jurisdiction
+		if res.StatusCode != 200 || j.Community.ID != c.ID || j.Community.Code != c.Code || j.Station.ID != c.StationID || j.County.Code != c.CountyCode {
+			if wrong++; wrong < 5 {
+				t.Errorf("seat of %s %s resolves to %d %s", c.Code, c.Name, res.StatusCode, b)
+			}
+		}
+	}
+	if wrong > 0 {
+		t.Fatalf("%d of %d seats do not resolve to their own community", wrong, len(comms))
+	}
+	for _, p := range []zhufang.Point{{Lon: 116.39, Lat: 39.91}, {Lon: 112.94, Lat: 28.23}, {Lon: 111.0, Lat: 27.5}, {Lon: -87.6, Lat: 41.9}, {Lon: 0, Lat: 0}} {
+		var body struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		code := getJSON(t, fmt.Sprintf("%s/api/v1/locate?lon=%v&lat=%v", base, p.Lon, p.Lat), &body)
+		if code != 404 || !strings.HasPrefix(body.Error.Message, "outside") {
+			t.Errorf("%v: %d %+v, want 404 outside", p, code, body)
+		}
+	}
+}
+
+// TestDemoCommand checks `zhufang demo`: its JSON summary, refusal of a
+// filled database without --force, and that one seed always builds the same
+// city while another seed builds another.
+func TestDemoCommand(t *testing.T) {
+	for _, engine := range sqlstore.TestEngines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			env := func(string) string { return "" }
+			demo := func(dsn string, extra ...string) (string, error) {
+				var out bytes.Buffer
+				err := run(ctx, append([]string{"demo", "--db", dsn, "--data", dataDir}, extra...), env, &out, io.Discard)
+				return out.String(), err
+			}
+			a, b, c := sqlstore.TestDSN(t, engine), sqlstore.TestDSN(t, engine), sqlstore.TestDSN(t, engine)
+			out, err := demo(a, "--seed", "7", "--json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sum map[string]int64
+			if err := json.Unmarshal([]byte(out), &sum); err != nil {
+				t.Fatalf("--json printed %q", out)
+			}
+			for _, k := range []string{"county_bureaus", "stations", "urban_communities", "villages", "community_officers",
+				"village_auxiliaries", "community_police_teams", "mass_prevention_members", "mediators", "population"} {
+				if sum[k] <= 0 {
+					t.Errorf("summary lacks %s: %s", k, out)
+				}
+			}
+			before := dump(t, engine, a)
+			_, err = demo(a, "--seed", "8")
+			if zhufang.ErrorCode(err) != zhufang.ECONFLICT || !strings.Contains(zhufang.ErrorMessage(err), "--force") {
+				t.Fatalf("demo on a filled database: %v, want a refusal naming --force", err)
+			}
+			if dump(t, engine, a) != before {
+				t.Fatal("a refused demo changed the database")
+			}
+			if _, err := demo(b, "--seed", "7"); err != nil {
+				t.Fatal(err)
+			}
+			if dump(t, engine, b) != before {
+				t.Fatal("two cities built with seed 7 differ")
+			}
+			if _, err := demo(c, "--seed", "8"); err != nil {
+				t.Fatal(err)
+			}
+			other := dump(t, engine, c)
+			if other == before {
+				t.Fatal("seeds 7 and 8 built the same city")
+			}
+			if _, err := demo(a, "--seed", "8", "--force"); err != nil {
+				t.Fatal(err)
+			}
+			if dump(t, engine, a) != other {
+				t.Fatal("--force did not replace the city with seed 8's")
+			}
+		})
+	}
+}
+
+// dump renders every organisation table, creation times aside, as text.
+func dump(t *testing.T, engine sqlstore.Engine, dsn string) string {
+	t.Helper()
+	driver := "sqlite"
+	if engine == sqlstore.Postgres {
+		driver = "pgx"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var b strings.Builder
+	for _, table := range []string{"bureaus", "stations", "sub_units", "police_offices", "communities", "grids",
+		"officers", "security_companies", "teams", "members"} {
+		rows, err := db.Query(`SELECT * FROM ` + table + ` ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		n := 0
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range cols {
+				if c == "created_at" {
+					continue
+				}
+				if v, ok := vals[i].([]byte); ok {
+					vals[i] = string(v)
+				}
+				fmt.Fprintf(&b, "%v|", vals[i])
+			}
+			b.WriteByte('\n')
+			n++
+		}
+		rows.Close()
+		if n == 0 {
+			t.Fatalf("table %s is empty", table)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+const dataDir = "../../../shared/data"
+
+// TestMain lets a test run the real main in a child process, to see its
+// exit code and output as a shell would.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("ZHUFANG_TEST_MAIN_ARGS"); args != "" {
+		var a []string
+		if err := json.Unmarshal([]byte(args), &a); err != nil {
+			panic(err)
+		}
+		os.Args = append([]string{"zhufang"}, a...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runMain runs zhufang with args in a child process.
+func runMain(t *testing.T, args ...string) (code int, stdout, stderr string, took time.Duration) {
+	t.Helper()
+	b, _ := json.Marshal(args)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "ZHUFANG_TEST_MAIN_ARGS="+string(b), "ZHUFANG_DB=", "ZHUFANG_ADDR=")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	took = time.Since(start)
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, out.String(), errb.String(), took
+}
+
+func TestCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	// A server that accepts connections and never answers.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string // what the one line of stderr says
+		stdout string
+	}{
+		{"no command", nil, 2, "no command given", ""},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`, ""},
+		{"unknown flag", []string{"serve", "--bogus"}, 2, "flag provided but not defined: -bogus", ""},
+		{"wrong seed", []string{"demo", "--seed", "many"}, 2, `invalid value "many" for flag -seed`, ""},
+		{"negative seed", []string{"demo", "--seed", "-3"}, 2, "invalid value", ""},
+		{"wrong addr", []string{"serve", "--addr", "everywhere"}, 2, "must be HOST:PORT", ""},
+		{"wrong nats", []string{"serve", "--nats", "http://x"}, 2, "must be a nats://HOST:PORT URL", ""},
+		{"wrong db scheme", []string{"migrate", "--db", "mysql://x/y"}, 2, "only postgres:// URLs", ""},
+		{"stray argument", []string{"migrate", "extra"}, 2, `unexpected argument "extra"`, ""},
+		{"help", []string{"serve", "--help"}, 0, "", "usage: zhufang serve"},
+		{"top help", []string{"help"}, 0, "", "commands:"},
+		{"refused postgres", []string{"migrate", "--db", "postgres://zhufang:pw@127.0.0.1:1/zhufang"}, 1, "cannot reach PostgreSQL at 127.0.0.1:1/zhufang", ""},
+		{"silent postgres", []string{"migrate", "--db", "postgres://u@" + silent.Addr().String() + "/db?sslmode=disable"}, 1, "cannot reach PostgreSQL", ""},
+		{"not a database", []string{"migrate", "--db", writeFile(t, dir, "notes.txt", "my notes")}, 1, "is not a zhufang database", ""},
+		{"migrate new file", []string{"migrate", "--db", dir + "/new.db"}, 0, "", "schema version 0 → 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr, took := runMain(t, tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout, stderr)
+			}
+			if took > 5*time.Second {
+				t.Fatalf("took %s, want under 5 s", took)
+			}
+			if tt.stderr != "" {
+				lines := strings.Split(strings.TrimSpace(stderr), "\n")
+				last := lines[len(lines)-1]
+				if !strings.Contains(last, tt.stderr) || !strings.HasPrefix(last, "zhufang:") {
+					t.Fatalf("stderr %q does not end in a zhufang: line saying %q", stderr, tt.stderr)
+				}
+				if tt.args != nil && len(lines) != 1 {
+					t.Fatalf("stderr has %d lines, want 1: %q", len(lines), stderr)
+				}
+				if strings.Contains(stderr, ":pw@") {
+					t.Fatal("stderr shows a password")
+				}
+			}
+			if !strings.Contains(stdout, tt.stdout) {
+				t.Fatalf("stdout %q does not say %q", stdout, tt.stdout)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(dir + "/notes.txt"); string(b) != "my notes" {
+		t.Fatal("migrate changed a file that is not a database")
+	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := dir + "/" + name
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// lineWriter passes each written line to a channel, so a test can wait for
+// the server to say where it listens.
+type lineWriter struct {
+	w     *io.PipeWriter
+	lines chan string
+}
+
+func newLineWriter() *lineWriter {
+	r, w := io.Pipe()
+	lw := &lineWriter{w: w, lines: make(chan string, 1000)}
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			select {
+			case lw.lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	return lw
+}
+
+func (lw *lineWriter) Write(p []byte) (int, error) { return lw.w.Write(p) }
+
+// startServe runs `zhufang serve` with args on a free port and returns its
+// base URL and a function that stops it and reports run's error.
+func startServe(t *testing.T, args ...string) (string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	lw := newLineWriter()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dataDir}, args...),
+			func(string) string { return "" }, io.Discard, lw)
+	}()
+	deadline := time.After(120 * time.Second)
+	for {
+		select {
+		case line := <-lw.lines:
+			if _, rest, ok := strings.Cut(line, "msg=serving url="); ok {
+				base := strings.TrimSuffix(strings.Fields(rest)[0], "/")
+				return base, func() error { cancel(); return <-done }
+			}
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve ended before serving: %v", err)
+		case <-deadline:
+			cancel()
+			t.Fatal("serve did not start within 120 s")
+		}
+	}
+}

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"zhufang"
+	"zhufang/demo"
+	"zhufang/locate"
+	"zhufang/sqlstore"
+	"zhufang/web"
+)
+
+const usage = `zhufang: the operations platform of police-station-led prevention (派出所主防)
+
+usage: zhufang <command> [flags]
+
+commands:
+  serve     serve the console and the API
+  demo      build the Yongzhou-shaped demo city into a database
+  migrate   bring a database's schema up to date
+
+Run zhufang <command> --help for a command's flags.
+`
+
+// run is the whole program; main only supplies the process's environment.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{"no command given"}
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = runServe(ctx, args[1:], getenv, stdout, stderr)
+	case "demo":
+		err = runDemo(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		err = runMigrate(ctx, args[1:], getenv, stdout, stderr)
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		return usageError{fmt.Sprintf("unknown command %q (commands: serve, demo, migrate)", args[0])}
+	}
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+// openDB opens and migrates the database.
+func openDB(ctx context.Context, dsn string) (*sqlstore.DB, error) {
+	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs := flagSet("migrate", "Applies the schema migrations this zhufang knows to the database.", stdout)
+	cfg.dbFlag(fs, getenv)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	db, err := sqlstore.Open(ctx, cfg.DB, sqlstore.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	before, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	after, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "database %s: schema version %d → %d\n", db.Where(), before, after)
+	return nil
+}
+
+func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs := flagSet("demo", "Builds the Yongzhou-shaped demo city into the database. Refuses a database that already holds an organisation unless --force.", stdout)
+	cfg.dbFlag(fs, getenv)
+	if err := cfg.dataFlags(fs, getenv); err != nil {
+		return err
+	}
+	fs.BoolVar(&cfg.Force, "force", false, "replace the organisation a database already holds")
+	fs.BoolVar(&cfg.JSON, "json", false, "print the summary of counts as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	empty, err := db.IsEmpty(ctx)
+	if err != nil {
+		return err
+	}
+	if !empty && !cfg.Force {
+		return zhufang.Errorf(zhufang.ECONFLICT, "database %s already holds an organisation; pass --force to replace it", db.Where())
+	}
+	took, err := buildDemo(ctx, db, cfg, !empty)
+	if err != nil {
+		return err
+	}
+	sum, err := db.OrgSummary(ctx)
+	if err != nil {
+		return err
+	}
+	if cfg.JSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sum)
+	}
+	fmt.Fprintf(stdout, "demo city (seed %d) built in %.1f s into %s: %d county bureaus, %d stations, %d urban communities, %d villages, %d officers, %d mass-prevention members, population %d\n",
+		cfg.Seed, took.Seconds(), db.Where(), sum.CountyBureaus, sum.Stations, sum.UrbanCommunities, sum.Villages,
+		sum.Officers, sum.MassPreventionMembers, sum.Population)
+	return nil
+}
+
+// buildDemo generates the demo city and stores it, replacing what is there
+// if clear is set, and reports how long it took.
+func buildDemo(ctx context.Context, db *sqlstore.DB, cfg Config, clear bool) (time.Duration, error) {
+	start := time.Now()
+	city, err := demo.Build(demo.Options{Seed: cfg.Seed, DataDir: cfg.DataDir})
+	if err != nil {
+		return 0, err
+	}
+	if clear {
+		if err := db.ClearOrg(ctx); err != nil {
+			return 0, err
+		}
+	}
+	if err := db.ImportCity(ctx, city); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs := flagSet("serve", "Serves the console and the API.", stdout)
+	cfg.dbFlag(fs, getenv)
+	if err := cfg.dataFlags(fs, getenv); err != nil {
+		return err
+	}
+	fs.StringVar(&cfg.Addr, "addr", env(getenv, "ZHUFANG_ADDR", "127.0.0.1:8080"), "HOST:PORT to listen on (env ZHUFANG_ADDR)")
+	fs.StringVar(&cfg.NATS, "nats", getenv("ZHUFANG_NATS"), "nats:// URL of a NATS JetStream event bus shared by several nodes (env ZHUFANG_NATS)")
+	fs.BoolVar(&cfg.Demo, "demo", false, "build the demo city first if the database holds no organisation")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	db, err := openDB(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if cfg.Demo {
+		empty, err := db.IsEmpty(ctx)
+		if err != nil {
+			return err
+		}
+		if empty {
+			logger.Info("building the demo city", "seed", cfg.Seed, "db", db.Where())
+			took, err := buildDemo(ctx, db, cfg, false)
+			if err != nil {
+				return err
+			}
+			logger.Info("demo city built", "seconds", fmt.Sprintf("%.2f", took.Seconds()))
+		}
+	}
+	if cfg.NATS != "" {
+		logger.Warn("--nats is accepted but this version publishes no events yet", "nats", redactURL(cfg.NATS))
+	}
+	idx, nAreas, err := loadIndex(ctx, db)
+	if err != nil {
+		return err
+	}
+	srv := &web.Server{Org: db, Locator: idx, Logger: logger, Ready: func(ctx context.Context) error {
+		v, err := db.SchemaVersion(ctx)
+		if err != nil {
+			return err
+		}
+		if v != sqlstore.LatestVersion(db.Engine()) {
+			return zhufang.Errorf(zhufang.EUNAVAILABLE, "schema version %d, want %d", v, sqlstore.LatestVersion(db.Engine()))
+		}
+		return nil
+	}}
+	h, err := srv.Handler()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot listen on "+cfg.Addr, err)
+	}
+	hs := web.NewHTTPServer(cfg.Addr, h, logger)
+	logger.Info("serving", "url", "http://"+ln.Addr().String()+"/", "db", db.Where(), "areas", nAreas)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// loadIndex builds the point-in-jurisdiction index from the stored areas of
+// the communities and villages.
+func loadIndex(ctx context.Context, db *sqlstore.DB) (zhufang.Locator, int, error) {
+	bureaus, err := db.FindBureaus(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	stations, err := db.FindStations(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	comms, err := db.FindCommunities(ctx, zhufang.CommunityFilter{WithArea: true})
+	if err != nil {
+		return nil, 0, err
+	}
+	bureauByID := map[int64]*zhufang.Bureau{}
+	for _, b := range bureaus {
+		bureauByID[b.ID] = b
+	}
+	stationByID := map[int64]*zhufang.Station{}
+	for _, s := range stations {
+		stationByID[s.ID] = s
+	}
+	areas := make([]locate.Area, 0, len(comms))
+	for _, c := range comms {
+		if c.Area == nil {
+			continue
+		}
+		s := stationByID[c.StationID]
+		b := bureauByID[s.BureauID]
+		areas = append(areas, locate.Area{Area: c.Area, Jurisdiction: zhufang.Jurisdiction{
+			Community: zhufang.AreaRef{ID: c.ID, Code: c.Code, Name: c.Name, Kind: string(c.Kind)},
+			Station:   zhufang.AreaRef{ID: s.ID, Code: s.Code, Name: s.Name, Kind: string(s.Kind)},
+			County:    zhufang.AreaRef{ID: b.ID, Code: b.Code, Name: b.Name, Kind: string(b.Level)},
+		}})
+	}
+	if len(areas) == 0 {
+		return noAreas{}, 0, nil
+	}
+	idx, err := locate.New(areas)
+	if err != nil {
+		return nil, 0, err
+	}
+	return idx, idx.Len(), nil
+}
+
+// noAreas is the locator of a database without an organisation: every
+// point is outside.
+type noAreas struct{}
+
+func (noAreas) Locate(zhufang.Point) (zhufang.Jurisdiction, bool) {
+	return zhufang.Jurisdiction{}, false
+}

@@ -1,0 +1,127 @@
+// Package web serves zhufang over HTTP: the JSON API for devices and other
+// systems, health checks for operators, and the server-rendered pages.
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"zhufang"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+// Server holds what the handlers need. Every field is set by cmd/zhufang.
+type Server struct {
+	Org     zhufang.OrgService
+	Locator zhufang.Locator
+	// Ready reports whether the database answers and is migrated.
+	Ready  func(ctx context.Context) error
+	Logger *slog.Logger
+
+	tmpl *template.Template
+}
+
+// Handler returns the HTTP handler with every route.
+func (s *Server) Handler() (http.Handler, error) {
+	t, err := template.New("").Funcs(template.FuncMap{"add": func(a, b int) int { return a + b }}).
+		ParseFS(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	s.tmpl = t
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	return s.routes(), nil
+}
+
+// handlerFunc is a handler that returns its error to one renderer.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// statusOf maps error codes to HTTP statuses, in this one table.
+var statusOf = map[string]int{
+	zhufang.EINVALID:      http.StatusBadRequest,
+	zhufang.ENOTFOUND:     http.StatusNotFound,
+	zhufang.ECONFLICT:     http.StatusConflict,
+	zhufang.EUNAUTHORIZED: http.StatusUnauthorized,
+	zhufang.EFORBIDDEN:    http.StatusForbidden,
+	zhufang.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	zhufang.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// errorBody is the JSON shape of every API error.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// api adapts a JSON handler: its error becomes a JSON error body.
+func (s *Server) api(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			code := zhufang.ErrorCode(err)
+			s.logError(r, code, err)
+			var body errorBody
+			body.Error.Code, body.Error.Message = code, zhufang.ErrorMessage(err)
+			writeJSON(w, statusOf[code], body)
+		}
+	}
+}
+
+// page adapts an HTML handler: its error becomes an error page.
+func (s *Server) page(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			code := zhufang.ErrorCode(err)
+			s.logError(r, code, err)
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(statusOf[code])
+			s.tmpl.ExecuteTemplate(w, "error.html", map[string]any{"Code": code, "Message": zhufang.ErrorMessage(err)})
+		}
+	}
+}
+
+func (s *Server) logError(r *http.Request, code string, err error) {
+	level := slog.LevelInfo
+	if code == zhufang.EINTERNAL || code == zhufang.EUNAVAILABLE {
+		level = slog.LevelError
+	}
+	s.Logger.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// NewHTTPServer wraps h with the timeouts every public server needs, so a
+// slow client cannot hold connections open.
+func NewHTTPServer(addr string, h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// errNotReady is what /readyz reports when it has no check.
+var errNotReady = errors.New("no readiness check")
