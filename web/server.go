@@ -7,9 +7,11 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"zhufang"
@@ -31,7 +33,7 @@ type Server struct {
 
 // Handler returns the HTTP handler with every route.
 func (s *Server) Handler() (http.Handler, error) {
-	t, err := template.New("").Funcs(template.FuncMap{"add": func(a, b int) int { return a + b }}).
+	t, err := template.New("").Funcs(template.FuncMap{"num": groupDigits}).
 		ParseFS(templateFiles, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -121,6 +123,20 @@ func NewHTTPServer(addr string, h http.Handler, logger *slog.Logger) *http.Serve
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+}
+
+// groupDigits writes a count with thousands separators, as 115,893.
+func groupDigits(v any) string {
+	s := fmt.Sprint(v)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
 }
 
 // errNotReady is what /readyz reports when it has no check.

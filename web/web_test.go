@@ -91,6 +91,7 @@ func TestRoutes(t *testing.T) {
 		{"/api/v1/locate?lon=1e999&lat=26.5", 400, "decimal number"},
 		{"/api/v1/nothing", 404, "no such API endpoint"},
 		{"/", 200, "梅湾派出所"},
+		{"/?", 200, "3,181"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
