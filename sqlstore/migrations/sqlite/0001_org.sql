@@ -122,3 +122,6 @@ CREATE TABLE members (
 );
 CREATE INDEX members_community ON members (community_id);
 CREATE INDEX members_team ON members (team_id);
+CREATE INDEX members_company ON members (company_id);
+CREATE INDEX members_grid ON members (grid_id);
+CREATE INDEX teams_community ON teams (community_id);
