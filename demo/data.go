@@ -123,6 +123,15 @@ func loadBoundaries(path string) (map[string]boundary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo data: %w (pass --data with the shared data folder)", err)
 	}
+	out, err := parseBoundaries(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return out, nil
+}
+
+// parseBoundaries reads a GeoJSON FeatureCollection of county MultiPolygons.
+func parseBoundaries(b []byte) (map[string]boundary, error) {
 	var fc struct {
 		Features []struct {
 			Properties struct {
@@ -136,19 +145,19 @@ func loadBoundaries(path string) (map[string]boundary, error) {
 		} `json:"features"`
 	}
 	if err := json.Unmarshal(b, &fc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("not GeoJSON: %w", err)
 	}
 	out := map[string]boundary{}
 	for _, f := range fc.Features {
 		code := f.Properties.Adcode.String()
 		if _, err := strconv.Atoi(code); err != nil {
-			return nil, fmt.Errorf("%s: adcode %q is not a number", path, code)
+			return nil, fmt.Errorf("adcode %q is not a number", code)
 		}
 		if nc, ok := renamedCounties[code]; ok {
 			code = nc
 		}
 		if f.Geometry.Type != "MultiPolygon" {
-			return nil, fmt.Errorf("%s: county %s is a %s, want MultiPolygon", path, code, f.Geometry.Type)
+			return nil, fmt.Errorf("county %s is a %s, want MultiPolygon", code, f.Geometry.Type)
 		}
 		var area zhufang.MultiPolygon
 		for _, p := range f.Geometry.Coordinates {
@@ -163,10 +172,16 @@ func loadBoundaries(path string) (map[string]boundary, error) {
 			area = append(area, poly)
 		}
 		if err := area.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: county %s: %w", path, code, err)
+			return nil, fmt.Errorf("county %s: %w", code, err)
 		}
-		c := f.Properties.Center
-		out[code] = boundary{Center: zhufang.GCJ02ToWGS84(zhufang.Point{Lon: c[0], Lat: c[1]}), Area: area}
+		c := zhufang.Point{Lon: f.Properties.Center[0], Lat: f.Properties.Center[1]}
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("county %s: centre: %w", code, err)
+		}
+		if _, dup := out[code]; dup {
+			return nil, fmt.Errorf("county %s appears twice", code)
+		}
+		out[code] = boundary{Center: zhufang.GCJ02ToWGS84(c), Area: area}
 	}
 	return out, nil
 }

@@ -31,3 +31,26 @@ func TestLoadData(t *testing.T) {
 		t.Errorf("Yongzhou covers %.0f km², want about 22,340", km2)
 	}
 }
+
+// FuzzParseBoundaries feeds arbitrary bytes to the boundary reader: it
+// returns an error or counties whose areas validate, and never panics.
+func FuzzParseBoundaries(f *testing.F) {
+	f.Add([]byte(`{"features":[{"properties":{"adcode":431102,"center":[111.6,26.2]},"geometry":{"type":"MultiPolygon","coordinates":[[[[111,26],[112,26],[112,27],[111,26]]]]}}]}`))
+	f.Add([]byte(`{"features":[{"properties":{"adcode":"x"},"geometry":{"type":"Point"}}]}`))
+	f.Add([]byte(`{"features":[{"properties":{"adcode":1,"center":[500,0]},"geometry":{"type":"MultiPolygon","coordinates":[]}}]}`))
+	f.Add([]byte(`[`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out, err := parseBoundaries(b)
+		if err != nil {
+			return
+		}
+		for code, c := range out {
+			if err := c.Area.Validate(); err != nil {
+				t.Fatalf("county %s accepted with an invalid area: %v", code, err)
+			}
+			if err := c.Center.Validate(); err != nil {
+				t.Fatalf("county %s accepted with an invalid centre: %v", code, err)
+			}
+		}
+	})
+}
