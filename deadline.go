@@ -1,0 +1,206 @@
+package zhufang
+
+import (
+	"fmt"
+	"time"
+)
+
+// ZoneKind is the response-time profile of an area under the 1-3-5 rule:
+// an urban core can be held to 1/3/5 minutes, a mountain village cannot.
+type ZoneKind string
+
+// Zone kinds.
+const (
+	ZoneUrbanCore ZoneKind = "urban_core"
+	ZoneUrban     ZoneKind = "urban"
+	ZoneSuburban  ZoneKind = "suburban"
+	ZoneRural     ZoneKind = "rural"
+)
+
+// ZoneKinds lists the zone kinds from the strictest.
+var ZoneKinds = []ZoneKind{ZoneUrbanCore, ZoneUrban, ZoneSuburban, ZoneRural}
+
+// ZoneProfile holds the three intervals of the 1-3-5 rule for one zone kind,
+// all measured from receipt: to a unit acknowledging, to a unit on scene,
+// and to handling under way.
+type ZoneProfile struct {
+	Acknowledge time.Duration `json:"acknowledge"`
+	OnScene     time.Duration `json:"on_scene"`
+	Handling    time.Duration `json:"handling"`
+}
+
+// Validate checks that the intervals are positive and in order.
+func (p ZoneProfile) Validate() error {
+	if p.Acknowledge <= 0 || p.OnScene < p.Acknowledge || p.Handling < p.OnScene {
+		return Errorf(EINVALID, "zone thresholds must satisfy 0 < acknowledge ≤ on scene ≤ handling, got %s/%s/%s",
+			p.Acknowledge, p.OnScene, p.Handling)
+	}
+	return nil
+}
+
+// ZoneProfiles maps every zone kind to its profile.
+type ZoneProfiles map[ZoneKind]ZoneProfile
+
+// DefaultZoneProfiles are 1/3/5 minutes in urban cores and looser outside,
+// after the province's own "城区5分钟、城郊10分钟" arrival rule.
+func DefaultZoneProfiles() ZoneProfiles {
+	return ZoneProfiles{
+		ZoneUrbanCore: {Acknowledge: 1 * time.Minute, OnScene: 3 * time.Minute, Handling: 5 * time.Minute},
+		ZoneUrban:     {Acknowledge: 1 * time.Minute, OnScene: 5 * time.Minute, Handling: 8 * time.Minute},
+		ZoneSuburban:  {Acknowledge: 2 * time.Minute, OnScene: 10 * time.Minute, Handling: 15 * time.Minute},
+		ZoneRural:     {Acknowledge: 3 * time.Minute, OnScene: 20 * time.Minute, Handling: 30 * time.Minute},
+	}
+}
+
+// Validate checks that every zone kind has a valid profile.
+func (z ZoneProfiles) Validate() error {
+	for _, k := range ZoneKinds {
+		p, ok := z[k]
+		if !ok {
+			return Errorf(EINVALID, "zone %s has no thresholds", k)
+		}
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("zone %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// Deadlines are an incident's absolute due times, fixed at intake so that a
+// board, a report and an alert all read the same numbers.
+type Deadlines struct {
+	Acknowledge time.Time `json:"acknowledge"`
+	OnScene     time.Time `json:"on_scene"`
+	Handling    time.Time `json:"handling"`
+}
+
+// DueTimes returns the deadlines of an incident received at t in a zone
+// with profile p.
+func DueTimes(t time.Time, p ZoneProfile) Deadlines {
+	return Deadlines{Acknowledge: t.Add(p.Acknowledge), OnScene: t.Add(p.OnScene), Handling: t.Add(p.Handling)}
+}
+
+// Stage is one of the three clocked stages of the 1-3-5 rule.
+type Stage string
+
+// The clocked stages.
+const (
+	StageAcknowledge Stage = "acknowledge"
+	StageOnScene     Stage = "on_scene"
+	StageHandling    Stage = "handling"
+)
+
+// Stages lists the clocked stages in order.
+var Stages = []Stage{StageAcknowledge, StageOnScene, StageHandling}
+
+// reachedBy names the state that meets each stage.
+var reachedBy = map[Stage]IncidentState{StageAcknowledge: StateAcknowledged, StageOnScene: StateOnScene, StageHandling: StateHandling}
+
+// Due returns the deadline of a stage.
+func (d Deadlines) Due(s Stage) time.Time {
+	switch s {
+	case StageAcknowledge:
+		return d.Acknowledge
+	case StageOnScene:
+		return d.OnScene
+	}
+	return d.Handling
+}
+
+// Milestones are the times an incident reached each clocked stage; zero for
+// a stage not reached.
+type Milestones map[Stage]time.Time
+
+// MilestonesOf reads the stage times from an incident's transitions. A later
+// stage also meets the earlier ones it skipped: going to handling without a
+// recorded arrival still counts as handling, not as a missed arrival.
+func MilestonesOf(ts []Transition) Milestones {
+	m := Milestones{}
+	for _, t := range ts {
+		rank, ok := stateRank[t.To]
+		if !ok {
+			continue
+		}
+		for _, s := range Stages {
+			if rank >= stateRank[reachedBy[s]] && m[s].IsZero() {
+				m[s] = t.At
+			}
+		}
+	}
+	return m
+}
+
+// StageResult is how one stage of one incident went.
+type StageResult struct {
+	Stage   Stage     `json:"stage"`
+	Due     time.Time `json:"due"`
+	Reached time.Time `json:"reached,omitzero"`
+	// Met is true when reached by the due time; Breached when the due time
+	// passed before it was reached. An incident that ended another way
+	// (cancelled, duplicate, redirected) before the due time is neither.
+	Met      bool `json:"met"`
+	Breached bool `json:"breached"`
+}
+
+// Compliance judges each stage of an incident at time now.
+func Compliance(due Deadlines, m Milestones, endedAt time.Time, now time.Time) []StageResult {
+	out := make([]StageResult, 0, len(Stages))
+	for _, s := range Stages {
+		r := StageResult{Stage: s, Due: due.Due(s), Reached: m[s]}
+		switch {
+		case !r.Reached.IsZero():
+			r.Met = !r.Reached.After(r.Due)
+			r.Breached = !r.Met
+		case !endedAt.IsZero() && !endedAt.After(r.Due):
+			// ended in time by another branch: not clocked
+		default:
+			r.Breached = now.After(r.Due)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Breach is a stage whose due time passed before it was reached.
+type Breach struct {
+	IncidentID int64     `json:"incident_id"`
+	Stage      Stage     `json:"stage"`
+	Due        time.Time `json:"due"`
+}
+
+// OpenBreaches lists the stages of an incident still in state that are
+// overdue at now. A stage already reached is not a breach to raise.
+func OpenBreaches(id int64, state IncidentState, due Deadlines, now time.Time) []Breach {
+	if state.Terminal() {
+		return nil
+	}
+	var out []Breach
+	for _, s := range Stages {
+		if stateRank[state] >= stateRank[reachedBy[s]] {
+			continue
+		}
+		if now.After(due.Due(s)) {
+			out = append(out, Breach{IncidentID: id, Stage: s, Due: due.Due(s)})
+		}
+	}
+	return out
+}
+
+// NextDue returns the earliest deadline after now of a stage not yet
+// reached, for a watcher to sleep until; zero if none remains.
+func NextDue(state IncidentState, due Deadlines, now time.Time) time.Time {
+	if state.Terminal() {
+		return time.Time{}
+	}
+	for _, s := range Stages {
+		if stateRank[state] < stateRank[reachedBy[s]] && !now.After(due.Due(s)) {
+			return due.Due(s)
+		}
+	}
+	return time.Time{}
+}
+
+// stateRank orders the main flow, so that "reached on scene" also means
+// "acknowledged".
+var stateRank = map[IncidentState]int{StateReceived: 0, StateDispatched: 1, StateAcknowledged: 2, StateOnScene: 3,
+	StateHandling: 4, StateFeedback: 5, StateClosed: 6}

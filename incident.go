@@ -1,0 +1,203 @@
+package zhufang
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// IncidentSource is how an incident reached the police.
+type IncidentSource string
+
+// Incident sources.
+const (
+	SourceCall110     IncidentSource = "call_110"     // 110 报警电话
+	SourceWalkIn      IncidentSource = "walk_in"      // 来所报警
+	SourcePatrol      IncidentSource = "patrol"       // 巡逻发现
+	SourceVideoPatrol IncidentSource = "video_patrol" // 视频巡查
+	SourceDrone       IncidentSource = "drone"        // 无人机发现
+	SourceVolunteer   IncidentSource = "volunteer"    // 群防力量报告
+	SourceAlarm       IncidentSource = "alarm"        // 报警装置
+)
+
+var incidentSources = map[IncidentSource]bool{SourceCall110: true, SourceWalkIn: true, SourcePatrol: true,
+	SourceVideoPatrol: true, SourceDrone: true, SourceVolunteer: true, SourceAlarm: true}
+
+// IncidentState is where an incident stands in 接警 → 派警 → 签收 → 到场 →
+// 处置 → 反馈 → 结警, or the branch that ended it.
+type IncidentState string
+
+// Incident states.
+const (
+	StateReceived     IncidentState = "received"     // 接警
+	StateDispatched   IncidentState = "dispatched"   // 派警
+	StateAcknowledged IncidentState = "acknowledged" // 签收
+	StateOnScene      IncidentState = "on_scene"     // 到场
+	StateHandling     IncidentState = "handling"     // 处置
+	StateFeedback     IncidentState = "feedback"     // 反馈
+	StateClosed       IncidentState = "closed"       // 结警
+	StateCancelled    IncidentState = "cancelled"    // 撤警
+	StateDuplicate    IncidentState = "duplicate"    // 重复报警
+	StateRedirected   IncidentState = "redirected"   // 转交 (12345, other departments, mediation)
+)
+
+// incidentTransitions lists the legal moves. On scene is optional: a case
+// team may take a case up at the station without going to a scene.
+var incidentTransitions = map[IncidentState][]IncidentState{
+	StateReceived:     {StateDispatched, StateCancelled, StateDuplicate, StateRedirected},
+	StateDispatched:   {StateAcknowledged, StateCancelled, StateDuplicate, StateRedirected},
+	StateAcknowledged: {StateOnScene, StateHandling, StateCancelled, StateRedirected},
+	StateOnScene:      {StateHandling},
+	StateHandling:     {StateFeedback},
+	StateFeedback:     {StateClosed},
+}
+
+// IncidentStates lists every state in the order of the flow.
+var IncidentStates = []IncidentState{StateReceived, StateDispatched, StateAcknowledged, StateOnScene, StateHandling,
+	StateFeedback, StateClosed, StateCancelled, StateDuplicate, StateRedirected}
+
+// CanTransition reports whether an incident may move from one state to
+// another.
+func CanTransition(from, to IncidentState) bool {
+	for _, s := range incidentTransitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckTransition returns ECONFLICT naming the legal next states when the
+// move is not allowed, EINVALID for a state that does not exist.
+func CheckTransition(from, to IncidentState) error {
+	if !knownState(to) {
+		return Errorf(EINVALID, "unknown incident state %q", to)
+	}
+	if CanTransition(from, to) {
+		return nil
+	}
+	next := incidentTransitions[from]
+	if len(next) == 0 {
+		return Errorf(ECONFLICT, "incident is %s and can no longer change", from)
+	}
+	names := make([]string, len(next))
+	for i, s := range next {
+		names[i] = string(s)
+	}
+	return Errorf(ECONFLICT, "incident cannot go from %s to %s; from %s it can go to %s", from, to, from, strings.Join(names, ", "))
+}
+
+// Terminal reports whether the state ends the incident.
+func (s IncidentState) Terminal() bool {
+	return s == StateClosed || s == StateCancelled || s == StateDuplicate || s == StateRedirected
+}
+
+func knownState(s IncidentState) bool {
+	for _, k := range IncidentStates {
+		if k == s {
+			return true
+		}
+	}
+	return false
+}
+
+// IncidentFlags mark what makes a scene dangerous.
+type IncidentFlags struct {
+	Weapon  bool `json:"weapon"`  // 涉枪涉刀
+	Injured bool `json:"injured"` // 有人受伤
+	Trapped bool `json:"trapped"` // 有人被困
+	Minors  bool `json:"minors"`  // 涉及未成年人
+}
+
+// Incident is one 110 call or other report (警情).
+type Incident struct {
+	ID          int64          `json:"id"`
+	Number      string         `json:"number"` // 接警单编号
+	Source      IncidentSource `json:"source"`
+	ReceivedAt  time.Time      `json:"received_at"`
+	CallerName  string         `json:"caller_name,omitempty"`
+	CallerPhone string         `json:"caller_phone,omitempty"`
+	Address     string         `json:"address"`
+	Position    Point          `json:"position"`
+	Category    string         `json:"category"`
+	PlaceType   string         `json:"place_type,omitempty"`
+	Description string         `json:"description"`
+	Flags       IncidentFlags  `json:"flags"`
+
+	CommunityID int64    `json:"community_id,omitempty"`
+	StationID   int64    `json:"station_id,omitempty"`
+	BureauID    int64    `json:"bureau_id,omitempty"`
+	Zone        ZoneKind `json:"zone"`
+
+	Triage TriageResult  `json:"triage"`
+	State  IncidentState `json:"state"`
+	Due    Deadlines     `json:"due"`
+
+	DuplicateOf  int64  `json:"duplicate_of,omitempty"`
+	CaseNumber   string `json:"case_number,omitempty"`
+	DisputeID    int64  `json:"dispute_id,omitempty"`
+	RedirectedTo string `json:"redirected_to,omitempty"`
+
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Transition is one timestamped change of an incident's state and who made
+// it.
+type Transition struct {
+	IncidentID int64         `json:"incident_id"`
+	From       IncidentState `json:"from"`
+	To         IncidentState `json:"to"`
+	At         time.Time     `json:"at"`
+	Actor      string        `json:"actor"`
+	Note       string        `json:"note,omitempty"`
+}
+
+// MaxTextRunes bounds free text an outside party may send.
+const MaxTextRunes = 4000
+
+// Validate checks an incident as received, before the store resolves its
+// jurisdiction and triage.
+func (inc *Incident) Validate(now time.Time) error {
+	if !incidentSources[inc.Source] {
+		return Errorf(EINVALID, "incident source %q must be one of call_110, walk_in, patrol, video_patrol, drone, volunteer, alarm", inc.Source)
+	}
+	if inc.ReceivedAt.IsZero() {
+		return Errorf(EINVALID, "an incident needs the time it was received")
+	}
+	if inc.ReceivedAt.After(now.Add(2 * time.Minute)) {
+		return Errorf(EINVALID, "received time %s is in the future", inc.ReceivedAt.Format(time.RFC3339))
+	}
+	if inc.ReceivedAt.Before(now.Add(-30 * 24 * time.Hour)) {
+		return Errorf(EINVALID, "received time %s is more than 30 days ago; old incidents are imported, not taken in", inc.ReceivedAt.Format(time.RFC3339))
+	}
+	if err := inc.Position.Validate(); err != nil {
+		return err
+	}
+	if inc.CallerPhone != "" && !validPhone(inc.CallerPhone) {
+		return Errorf(EINVALID, "caller phone must be 3 to 20 digits, optionally with a leading +")
+	}
+	for name, v := range map[string]string{"address": inc.Address, "description": inc.Description, "caller name": inc.CallerName, "place type": inc.PlaceType} {
+		if !utf8.ValidString(v) || utf8.RuneCountInString(v) > MaxTextRunes {
+			return Errorf(EINVALID, "%s must be valid text of at most %d characters", name, MaxTextRunes)
+		}
+	}
+	if strings.TrimSpace(inc.Address) == "" && inc.Position.IsZero() {
+		return Errorf(EINVALID, "an incident needs an address or a position")
+	}
+	return nil
+}
+
+func validPhone(s string) bool {
+	s = strings.TrimPrefix(s, "+")
+	return len(s) >= 3 && len(s) <= 20 && allDigits(s)
+}
+
+// MaskPhone shows the first three and last four digits of a phone number,
+// as 138****5678, for roles that may not see it whole.
+func MaskPhone(s string) string {
+	if len(s) <= 7 {
+		return strings.Repeat("*", len(s))
+	}
+	return s[:3] + strings.Repeat("*", len(s)-7) + s[len(s)-4:]
+}
