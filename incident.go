@@ -1,6 +1,7 @@
 package zhufang
 
 import (
+	"context"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -200,4 +201,111 @@ func MaskPhone(s string) string {
 		return strings.Repeat("*", len(s))
 	}
 	return s[:3] + strings.Repeat("*", len(s)-7) + s[len(s)-4:]
+}
+
+// IncidentFilter selects incidents. Zero fields do not filter.
+type IncidentFilter struct {
+	State     IncidentState
+	Lane      Lane
+	StationID int64
+	Open      bool // only incidents not yet ended
+	Limit     int
+	Offset    int
+}
+
+// TransitionRequest asks for a state change with what it links.
+type TransitionRequest struct {
+	To           IncidentState `json:"to"`
+	Actor        string        `json:"actor"`
+	Note         string        `json:"note,omitempty"`
+	DuplicateOf  int64         `json:"duplicate_of,omitempty"`  // with to=duplicate
+	RedirectedTo string        `json:"redirected_to,omitempty"` // with to=redirected
+	CaseNumber   string        `json:"case_number,omitempty"`   // converts the incident to a case
+}
+
+// Validate checks the request's own fields.
+func (r *TransitionRequest) Validate() error {
+	if !knownState(r.To) {
+		return Errorf(EINVALID, "unknown incident state %q", r.To)
+	}
+	if err := validateActor(r.Actor); err != nil {
+		return err
+	}
+	if !utf8.ValidString(r.Note) || utf8.RuneCountInString(r.Note) > MaxTextRunes {
+		return Errorf(EINVALID, "note must be valid text of at most %d characters", MaxTextRunes)
+	}
+	if (r.To == StateDuplicate) != (r.DuplicateOf != 0) {
+		return Errorf(EINVALID, "duplicate_of is required when marking a duplicate, and only then")
+	}
+	if r.To == StateRedirected && strings.TrimSpace(r.RedirectedTo) == "" {
+		return Errorf(EINVALID, "redirected_to must say who takes the incident (12345, a department, mediation)")
+	}
+	if len(r.CaseNumber) > 64 || len(r.RedirectedTo) > 200 {
+		return Errorf(EINVALID, "case number or redirect target too long")
+	}
+	return nil
+}
+
+func validateActor(a string) error {
+	if strings.TrimSpace(a) == "" || !utf8.ValidString(a) || utf8.RuneCountInString(a) > 100 {
+		return Errorf(EINVALID, "actor must name who acts, in at most 100 characters")
+	}
+	return nil
+}
+
+// IncidentService keeps incidents and their history.
+type IncidentService interface {
+	// CreateIncident stores a prepared incident (see Intake.Prepare) in
+	// state received, records the intake transition and sets ID, Number and
+	// the timestamps.
+	CreateIncident(ctx context.Context, inc *Incident, actor string) error
+	// FindIncidentByID returns ENOTFOUND for an unknown ID.
+	FindIncidentByID(ctx context.Context, id int64) (*Incident, error)
+	FindIncidents(ctx context.Context, f IncidentFilter) ([]*Incident, error)
+	FindTransitions(ctx context.Context, id int64) ([]Transition, error)
+	// TransitionIncident moves an incident to another state: ECONFLICT for
+	// an illegal move (including one another dispatcher made first),
+	// ENOTFOUND for an unknown incident.
+	TransitionIncident(ctx context.Context, id int64, r TransitionRequest) (*Incident, error)
+	// OverrideLane records a dispatcher's change of lane.
+	OverrideLane(ctx context.Context, id int64, lane Lane, by, reason, assignTo string) (*Incident, error)
+}
+
+// Intake prepares a report for storage: its category checked, its
+// jurisdiction and zone resolved from its position, its lane from the
+// triage rules and its due times from the zone.
+type Intake struct {
+	Categories *Categories
+	Locator    Locator
+	Triage     *Triage
+	Zones      ZoneProfiles
+	Clock      Clock
+}
+
+// Prepare validates inc and fills in what intake decides. A position
+// outside the city is refused: the city has no unit to send there.
+func (in *Intake) Prepare(inc *Incident) error {
+	now := in.Clock.Now()
+	if err := inc.Validate(now); err != nil {
+		return err
+	}
+	if _, err := in.Categories.Lookup(inc.Category); err != nil {
+		return err
+	}
+	if inc.Position.IsZero() {
+		return Errorf(EINVALID, "an incident needs a position [lon, lat] to be dispatched")
+	}
+	j, ok := in.Locator.Locate(inc.Position)
+	if !ok {
+		return Errorf(EINVALID, "position (%g, %g) lies outside the city's jurisdiction", inc.Position.Lon, inc.Position.Lat)
+	}
+	inc.CommunityID, inc.StationID, inc.BureauID, inc.Zone = j.Community.ID, j.Station.ID, j.County.ID, j.Zone
+	if inc.Zone == "" {
+		inc.Zone = ZoneRural
+	}
+	inc.Triage = in.Triage.Classify(TriageInput{Category: inc.Category, Description: inc.Description,
+		PlaceType: inc.PlaceType, ReceivedAt: inc.ReceivedAt, Flags: inc.Flags})
+	inc.Due = DueTimes(inc.ReceivedAt, in.Zones[inc.Zone])
+	inc.State = StateReceived
+	return nil
 }

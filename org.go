@@ -2,6 +2,7 @@ package zhufang
 
 import (
 	"context"
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -184,6 +185,7 @@ type Community struct {
 	OfficeID   int64         `json:"office_id"`
 	Population int           `json:"population"`
 	Households int           `json:"households"`
+	Zone       ZoneKind      `json:"zone"`
 	Seat       Point         `json:"seat"`
 	Area       MultiPolygon  `json:"area,omitempty"`
 	CreatedAt  time.Time     `json:"created_at"`
@@ -202,6 +204,9 @@ func (c *Community) Validate() error {
 	}
 	if c.StationID == 0 || c.OfficeID == 0 {
 		return Errorf(EINVALID, "community %s needs a station and a police office", c.Code)
+	}
+	if !slices.Contains(ZoneKinds, c.Zone) {
+		return Errorf(EINVALID, "community %s: zone %q must be urban_core, urban, suburban or rural", c.Code, c.Zone)
 	}
 	if c.Population < 0 || c.Households < 0 {
 		return Errorf(EINVALID, "community %s has a negative population or household count", c.Code)
@@ -448,9 +453,10 @@ type AreaRef struct {
 // Jurisdiction is the answer to "whose ground is this point": the community
 // or village, its station and its county bureau.
 type Jurisdiction struct {
-	Community AreaRef `json:"community"`
-	Station   AreaRef `json:"station"`
-	County    AreaRef `json:"county"`
+	Community AreaRef  `json:"community"`
+	Station   AreaRef  `json:"station"`
+	County    AreaRef  `json:"county"`
+	Zone      ZoneKind `json:"zone"`
 }
 
 // StationNode is one station of the org tree with its counts.

@@ -133,11 +133,27 @@ func (b *builder) stationCommunities(s *zhufang.Station, nUrban, nVillage int) e
 			StationID: s.ID, Seat: p}
 		b.city.Offices = append(b.city.Offices, office)
 		cm := &zhufang.Community{ID: int64(len(b.city.Communities) + 1), Code: code, Name: name, Kind: kind,
-			CountyCode: code[:6], StationID: s.ID, OfficeID: office.ID, Population: int(pop), Seat: p, Area: cells[i]}
+			CountyCode: code[:6], StationID: s.ID, OfficeID: office.ID, Population: int(pop), Zone: zoneOf(s, kind),
+			Seat: p, Area: cells[i]}
 		b.city.Communities = append(b.city.Communities, cm)
 		b.comms[s.ID] = append(b.comms[s.ID], cm)
 	}
 	return nil
+}
+
+// zoneOf gives a community its 1-3-5 response profile: the city proper's
+// communities are urban cores, the county seats' urban, the villages of an
+// urban station suburban, every other village rural.
+func zoneOf(s *zhufang.Station, kind zhufang.CommunityKind) zhufang.ZoneKind {
+	switch {
+	case kind == zhufang.CommunityUrban && urbanWeight(s.Code[:6]) >= 3:
+		return zhufang.ZoneUrbanCore
+	case kind == zhufang.CommunityUrban:
+		return zhufang.ZoneUrban
+	case s.Kind == zhufang.StationUrban:
+		return zhufang.ZoneSuburban
+	}
+	return zhufang.ZoneRural
 }
 
 // nearestTownship returns the code of the station's township whose seat is

@@ -52,6 +52,7 @@ type DB struct {
 	engine Engine
 	where  string // the file path or host:port/dbname, never a password
 	clock  zhufang.Clock
+	relay  *Relay
 }
 
 // sqliteMagic starts every SQLite database file.
@@ -209,6 +210,8 @@ type Tx struct {
 	tx  *sql.Tx
 	db  *DB
 	now time.Time
+	// wroteEvents tells commit to wake the outbox relay.
+	wroteEvents bool
 }
 
 // begin starts a transaction.
@@ -229,7 +232,15 @@ func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return tx.tx.QueryRowContext(ctx, tx.db.rebind(q), args...)
 }
 
-func (tx *Tx) commit() error   { return tx.db.translate(tx.tx.Commit()) }
+func (tx *Tx) commit() error {
+	if err := tx.tx.Commit(); err != nil {
+		return tx.db.translate(err)
+	}
+	if tx.wroteEvents && tx.db.relay != nil {
+		tx.db.relay.kick()
+	}
+	return nil
+}
 func (tx *Tx) rollback() error { return tx.tx.Rollback() }
 
 func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {

@@ -59,10 +59,10 @@ func (db *DB) ImportCity(ctx context.Context, c *zhufang.City) error {
 			})
 		},
 		func() error {
-			return tx.insertRows(ctx, "communities", "id, code, name, kind, county_code, station_id, office_id, population, households, seat_lon, seat_lat, area, created_at", len(c.Communities), func(i int) []any {
+			return tx.insertRows(ctx, "communities", "id, code, name, kind, county_code, station_id, office_id, population, households, zone, seat_lon, seat_lat, area, created_at", len(c.Communities), func(i int) []any {
 				m := c.Communities[i]
 				m.CreatedAt = tx.now
-				return []any{m.ID, m.Code, m.Name, string(m.Kind), m.CountyCode, m.StationID, m.OfficeID, m.Population, m.Households, m.Seat.Lon, m.Seat.Lat, encodeArea(m.Area), now}
+				return []any{m.ID, m.Code, m.Name, string(m.Kind), m.CountyCode, m.StationID, m.OfficeID, m.Population, m.Households, string(m.Zone), m.Seat.Lon, m.Seat.Lat, encodeArea(m.Area), now}
 			})
 		},
 		func() error {
@@ -153,23 +153,25 @@ func (tx *Tx) resetSequences(ctx context.Context) error {
 	return nil
 }
 
-// ClearOrg deletes the whole organisation, children first.
+// ClearOrg deletes the whole organisation and the incidents on its ground.
 func (db *DB) ClearOrg(ctx context.Context) error {
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.rollback()
+	// The city's incidents hang on its communities and go with them.
+	tables := append(append([]string{}, orgTables...), "incidents", "incident_transitions", "breach_alerts")
 	if db.engine == Postgres {
 		// One TRUNCATE of all tables skips the per-row foreign-key checks
 		// that make deleting a city row by row take seconds.
-		if _, err := tx.exec(ctx, `TRUNCATE `+strings.Join(orgTables, ", ")+` RESTART IDENTITY`); err != nil {
+		if _, err := tx.exec(ctx, `TRUNCATE `+strings.Join(tables, ", ")+` RESTART IDENTITY`); err != nil {
 			return err
 		}
 		return tx.commit()
 	}
-	for i := len(orgTables) - 1; i >= 0; i-- {
-		if _, err := tx.exec(ctx, `DELETE FROM `+orgTables[i]); err != nil {
+	for i := len(tables) - 1; i >= 0; i-- {
+		if _, err := tx.exec(ctx, `DELETE FROM `+tables[i]); err != nil {
 			return err
 		}
 	}

@@ -107,10 +107,10 @@ func (db *DB) CreateCommunity(ctx context.Context, c *zhufang.Community) (err er
 	}
 	c.CreatedAt = tx.now
 	err = tx.queryRow(ctx, `INSERT INTO communities (code, name, kind, county_code, station_id, office_id,
-		population, households, seat_lon, seat_lat, area, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		population, households, zone, seat_lon, seat_lat, area, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		c.Code, c.Name, string(c.Kind), c.CountyCode, c.StationID, c.OfficeID, c.Population, c.Households,
-		c.Seat.Lon, c.Seat.Lat, encodeArea(c.Area), db.timeArg(tx.now)).Scan(&c.ID)
+		string(c.Zone), c.Seat.Lon, c.Seat.Lat, encodeArea(c.Area), db.timeArg(tx.now)).Scan(&c.ID)
 	if err != nil {
 		return db.translate(err)
 	}
@@ -184,13 +184,13 @@ func (db *DB) findStations(ctx context.Context, withArea bool) ([]*zhufang.Stati
 	return out, db.translate(rows.Err())
 }
 
-const communityColumns = `id, code, name, kind, county_code, station_id, office_id, population, households, seat_lon, seat_lat`
+const communityColumns = `id, code, name, kind, county_code, station_id, office_id, population, households, zone, seat_lon, seat_lat`
 
 func scanCommunity(sc interface{ Scan(...any) error }, withArea bool) (*zhufang.Community, error) {
 	c := &zhufang.Community{}
-	var kind string
+	var kind, zone string
 	dest := []any{&c.ID, &c.Code, &c.Name, &kind, &c.CountyCode, &c.StationID, &c.OfficeID, &c.Population,
-		&c.Households, &c.Seat.Lon, &c.Seat.Lat}
+		&c.Households, &zone, &c.Seat.Lon, &c.Seat.Lat}
 	if withArea {
 		dest = append(dest, areaColumn{&c.Area})
 	}
@@ -198,7 +198,7 @@ func scanCommunity(sc interface{ Scan(...any) error }, withArea bool) (*zhufang.
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
-	c.Kind = zhufang.CommunityKind(kind)
+	c.Kind, c.Zone = zhufang.CommunityKind(kind), zhufang.ZoneKind(zone)
 	return c, nil
 }
 

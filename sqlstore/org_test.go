@@ -34,9 +34,9 @@ func smallCity() *zhufang.City {
 		},
 		Communities: []*zhufang.Community{
 			{ID: 1, Code: "431103001001", Name: "滨江社区", Kind: zhufang.CommunityUrban, CountyCode: "431103", StationID: 1, OfficeID: 1,
-				Population: 12000, Households: 4000, Seat: zhufang.Point{Lon: 111.55, Lat: 26.35}, Area: square(111.5, 26.3, 0.1)},
+				Population: 12000, Households: 4000, Zone: zhufang.ZoneUrbanCore, Seat: zhufang.Point{Lon: 111.55, Lat: 26.35}, Area: square(111.5, 26.3, 0.1)},
 			{ID: 2, Code: "431103001201", Name: "石冲村", Kind: zhufang.CommunityVillage, CountyCode: "431103", StationID: 1, OfficeID: 2,
-				Population: 1200, Households: 400, Seat: zhufang.Point{Lon: 111.65, Lat: 26.45}, Area: square(111.6, 26.4, 0.1)},
+				Population: 1200, Households: 400, Zone: zhufang.ZoneRural, Seat: zhufang.Point{Lon: 111.65, Lat: 26.45}, Area: square(111.6, 26.4, 0.1)},
 		},
 		Grids: []*zhufang.Grid{{ID: 1, Code: "431103001001001", Name: "滨江社区第1网格", CommunityID: 1, Households: 4000,
 			Seat: zhufang.Point{Lon: 111.55, Lat: 26.35}, Area: square(111.5, 26.3, 0.1)}},
@@ -189,7 +189,7 @@ func TestCreateRejectsBadRecords(t *testing.T) {
 			}
 			good := func() *zhufang.Community {
 				return &zhufang.Community{Code: "431103001001", Name: "滨江社区", Kind: zhufang.CommunityUrban, CountyCode: "431103",
-					StationID: st.ID, OfficeID: off.ID, Population: 100, Seat: zhufang.Point{Lon: 111.55, Lat: 26.35}, Area: square(111.5, 26.3, 0.1)}
+					StationID: st.ID, OfficeID: off.ID, Population: 100, Zone: zhufang.ZoneUrban, Seat: zhufang.Point{Lon: 111.55, Lat: 26.35}, Area: square(111.5, 26.3, 0.1)}
 			}
 			if err := db.CreateCommunity(ctx, good()); err != nil {
 				t.Fatal(err)

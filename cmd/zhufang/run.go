@@ -279,6 +279,7 @@ func loadIndex(ctx context.Context, db *sqlstore.DB) (zhufang.Locator, int, erro
 			Community: zhufang.AreaRef{ID: c.ID, Code: c.Code, Name: c.Name, Kind: string(c.Kind)},
 			Station:   zhufang.AreaRef{ID: s.ID, Code: s.Code, Name: s.Name, Kind: string(s.Kind)},
 			County:    zhufang.AreaRef{ID: b.ID, Code: b.Code, Name: b.Name, Kind: string(b.Level)},
+			Zone:      c.Zone,
 		}})
 	}
 	if len(areas) == 0 {

@@ -1,0 +1,35 @@
+package zhufang
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Event topics.
+const (
+	TopicIncidentCreated    = "incident.created"
+	TopicIncidentTransition = "incident.transition"
+	TopicIncidentLane       = "incident.lane"
+	TopicIncidentBreach     = "incident.breach"
+)
+
+// Event is one change, written to the outbox in the transaction that made
+// it and published after commit. ID is the outbox row's, so a consumer can
+// drop a duplicate delivery.
+type Event struct {
+	ID      int64           `json:"id"`
+	Topic   string          `json:"topic"`
+	At      time.Time       `json:"at"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// EventService carries events between the parts of one node, or between
+// nodes. Publish must not block on a slow subscriber: such a subscriber is
+// dropped (its channel closed) rather than slowing dispatch.
+type EventService interface {
+	Publish(ctx context.Context, events ...Event) error
+	// Subscribe returns a channel of every event published from now on and a
+	// function that ends the subscription.
+	Subscribe() (<-chan Event, func())
+}

@@ -1,0 +1,270 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"zhufang"
+)
+
+var _ zhufang.IncidentService = (*DB)(nil)
+
+// chinaTime is the local time of incident numbers.
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+const incidentColumns = `id, COALESCE(number, ''), source, received_at, caller_name, caller_phone, address, lon, lat,
+	category, place_type, description, flag_weapon, flag_injured, flag_trapped, flag_minors,
+	COALESCE(community_id, 0), COALESCE(station_id, 0), COALESCE(bureau_id, 0), zone,
+	lane, triage_rule, triage_reason, also_street, assign_to, overridden_by, rule_lane, state,
+	due_acknowledge, due_on_scene, due_handling, COALESCE(duplicate_of, 0), case_number, COALESCE(dispute_id, 0),
+	redirected_to, created_at, updated_at`
+
+func scanIncident(sc interface{ Scan(...any) error }) (*zhufang.Incident, error) {
+	i := &zhufang.Incident{}
+	var source, zone, lane, ruleLane, state string
+	err := sc.Scan(&i.ID, &i.Number, &source, timeColumn{&i.ReceivedAt}, &i.CallerName, &i.CallerPhone, &i.Address,
+		&i.Position.Lon, &i.Position.Lat, &i.Category, &i.PlaceType, &i.Description,
+		&i.Flags.Weapon, &i.Flags.Injured, &i.Flags.Trapped, &i.Flags.Minors,
+		&i.CommunityID, &i.StationID, &i.BureauID, &zone,
+		&lane, &i.Triage.Rule, &i.Triage.Reason, &i.Triage.AlsoStreet, &i.Triage.AssignTo, &i.Triage.OverriddenBy, &ruleLane, &state,
+		timeColumn{&i.Due.Acknowledge}, timeColumn{&i.Due.OnScene}, timeColumn{&i.Due.Handling},
+		&i.DuplicateOf, &i.CaseNumber, &i.DisputeID, &i.RedirectedTo, timeColumn{&i.CreatedAt}, timeColumn{&i.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	i.Source, i.Zone, i.State = zhufang.IncidentSource(source), zhufang.ZoneKind(zone), zhufang.IncidentState(state)
+	i.Triage.Lane, i.Triage.RuleLane = zhufang.Lane(lane), zhufang.Lane(ruleLane)
+	return i, nil
+}
+
+// CreateIncident stores a prepared incident, its intake transition and its
+// event in one transaction.
+func (db *DB) CreateIncident(ctx context.Context, inc *zhufang.Incident, actor string) error {
+	if inc.State != zhufang.StateReceived || inc.Triage.Lane == "" || inc.Due.Acknowledge.IsZero() {
+		return zhufang.Errorf(zhufang.EINVALID, "incident was not prepared by intake")
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.rollback()
+	inc.CreatedAt, inc.UpdatedAt = tx.now, tx.now
+	t := db.timeArg
+	err = tx.queryRow(ctx, `INSERT INTO incidents (source, received_at, caller_name, caller_phone, address, lon, lat,
+		category, place_type, description, flag_weapon, flag_injured, flag_trapped, flag_minors,
+		community_id, station_id, bureau_id, zone, lane, triage_rule, triage_reason, also_street, assign_to,
+		overridden_by, rule_lane, state, due_acknowledge, due_on_scene, due_handling, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		string(inc.Source), t(inc.ReceivedAt), inc.CallerName, inc.CallerPhone, inc.Address, inc.Position.Lon, inc.Position.Lat,
+		inc.Category, inc.PlaceType, inc.Description, inc.Flags.Weapon, inc.Flags.Injured, inc.Flags.Trapped, inc.Flags.Minors,
+		nullID(inc.CommunityID), nullID(inc.StationID), nullID(inc.BureauID), string(inc.Zone), string(inc.Triage.Lane),
+		inc.Triage.Rule, inc.Triage.Reason, inc.Triage.AlsoStreet, inc.Triage.AssignTo, inc.Triage.OverriddenBy,
+		string(inc.Triage.RuleLane), string(inc.State), t(inc.Due.Acknowledge), t(inc.Due.OnScene), t(inc.Due.Handling),
+		t(tx.now), t(tx.now)).Scan(&inc.ID)
+	if err != nil {
+		return db.translate(err)
+	}
+	inc.Number = fmt.Sprintf("J%s%08d", inc.ReceivedAt.In(chinaTime).Format("20060102"), inc.ID)
+	if _, err := tx.exec(ctx, `UPDATE incidents SET number = ? WHERE id = ?`, inc.Number, inc.ID); err != nil {
+		return err
+	}
+	if err := tx.addTransition(ctx, zhufang.Transition{IncidentID: inc.ID, From: "", To: zhufang.StateReceived, At: inc.ReceivedAt, Actor: actor}); err != nil {
+		return err
+	}
+	if err := tx.addEvent(ctx, zhufang.TopicIncidentCreated, eventIncident(inc)); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// eventIncident is what an event says of an incident: everything but the
+// caller's phone number in full.
+func eventIncident(inc *zhufang.Incident) map[string]any {
+	c := *inc
+	c.CallerPhone = zhufang.MaskPhone(c.CallerPhone)
+	return map[string]any{"incident": &c}
+}
+
+func (tx *Tx) addTransition(ctx context.Context, t zhufang.Transition) error {
+	_, err := tx.exec(ctx, `INSERT INTO incident_transitions (incident_id, from_state, to_state, at, actor, note) VALUES (?, ?, ?, ?, ?, ?)`,
+		t.IncidentID, string(t.From), string(t.To), tx.db.timeArg(t.At), t.Actor, t.Note)
+	return err
+}
+
+// addEvent writes an event to the outbox in the caller's transaction; the
+// relay publishes it after commit.
+func (tx *Tx) addEvent(ctx context.Context, topic string, payload any) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return zhufang.WrapError(zhufang.EINTERNAL, "cannot encode event", err)
+	}
+	_, err = tx.exec(ctx, `INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)`, topic, string(b), tx.db.timeArg(tx.now))
+	if err == nil {
+		tx.wroteEvents = true
+	}
+	return err
+}
+
+// FindIncidentByID returns one incident.
+func (db *DB) FindIncidentByID(ctx context.Context, id int64) (*zhufang.Incident, error) {
+	inc, err := scanIncident(db.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+	if err == sql.ErrNoRows {
+		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "incident %d does not exist", id)
+	}
+	return inc, db.translate(err)
+}
+
+// FindIncidents returns the incidents the filter selects, newest first.
+func (db *DB) FindIncidents(ctx context.Context, f zhufang.IncidentFilter) ([]*zhufang.Incident, error) {
+	q := `SELECT ` + incidentColumns + ` FROM incidents WHERE 1 = 1`
+	var args []any
+	if f.State != "" {
+		q += ` AND state = ?`
+		args = append(args, string(f.State))
+	}
+	if f.Lane != "" {
+		q += ` AND lane = ?`
+		args = append(args, string(f.Lane))
+	}
+	if f.StationID != 0 {
+		q += ` AND station_id = ?`
+		args = append(args, f.StationID)
+	}
+	if f.Open {
+		q += ` AND state NOT IN ('closed', 'cancelled', 'duplicate', 'redirected')`
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	q += ` ORDER BY received_at DESC, id DESC LIMIT ? OFFSET ?`
+	args = append(args, limit, max(f.Offset, 0))
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*zhufang.Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, db.translate(err)
+		}
+		out = append(out, inc)
+	}
+	return out, db.translate(rows.Err())
+}
+
+// FindTransitions returns an incident's history, oldest first.
+func (db *DB) FindTransitions(ctx context.Context, id int64) ([]zhufang.Transition, error) {
+	rows, err := db.query(ctx, `SELECT incident_id, from_state, to_state, at, actor, note FROM incident_transitions WHERE incident_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []zhufang.Transition
+	for rows.Next() {
+		var t zhufang.Transition
+		var from, to string
+		if err := rows.Scan(&t.IncidentID, &from, &to, timeColumn{&t.At}, &t.Actor, &t.Note); err != nil {
+			return nil, db.translate(err)
+		}
+		t.From, t.To = zhufang.IncidentState(from), zhufang.IncidentState(to)
+		out = append(out, t)
+	}
+	return out, db.translate(rows.Err())
+}
+
+// TransitionIncident applies a state change. The UPDATE names the state it
+// expects, so of two dispatchers moving the same incident at once exactly
+// one succeeds and the other gets ECONFLICT.
+func (db *DB) TransitionIncident(ctx context.Context, id int64, r zhufang.TransitionRequest) (*zhufang.Incident, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.rollback()
+	inc, err := scanIncident(tx.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+	if err == sql.ErrNoRows {
+		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "incident %d does not exist", id)
+	}
+	if err != nil {
+		return nil, db.translate(err)
+	}
+	if err := zhufang.CheckTransition(inc.State, r.To); err != nil {
+		return nil, err
+	}
+	if r.To == zhufang.StateDuplicate {
+		if r.DuplicateOf == id {
+			return nil, zhufang.Errorf(zhufang.EINVALID, "an incident cannot duplicate itself")
+		}
+		if err := tx.mustExist(ctx, "incidents", "incident", r.DuplicateOf); err != nil {
+			return nil, err
+		}
+		inc.DuplicateOf = r.DuplicateOf
+	}
+	if r.To == zhufang.StateRedirected {
+		inc.RedirectedTo = r.RedirectedTo
+	}
+	if r.CaseNumber != "" {
+		inc.CaseNumber = r.CaseNumber
+	}
+	from := inc.State
+	inc.State, inc.UpdatedAt = r.To, tx.now
+	res, err := tx.exec(ctx, `UPDATE incidents SET state = ?, duplicate_of = ?, redirected_to = ?, case_number = ?, updated_at = ?
+		WHERE id = ? AND state = ?`, string(inc.State), nullID(inc.DuplicateOf), inc.RedirectedTo, inc.CaseNumber,
+		db.timeArg(tx.now), id, string(from))
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, zhufang.Errorf(zhufang.ECONFLICT, "incident %d changed meanwhile; reload it", id)
+	}
+	t := zhufang.Transition{IncidentID: id, From: from, To: r.To, At: tx.now, Actor: r.Actor, Note: r.Note}
+	if err := tx.addTransition(ctx, t); err != nil {
+		return nil, err
+	}
+	if err := tx.addEvent(ctx, zhufang.TopicIncidentTransition, map[string]any{"transition": t, "incident": eventIncident(inc)["incident"]}); err != nil {
+		return nil, err
+	}
+	return inc, tx.commit()
+}
+
+// OverrideLane records a dispatcher's change of an incident's lane.
+func (db *DB) OverrideLane(ctx context.Context, id int64, lane zhufang.Lane, by, reason, assignTo string) (*zhufang.Incident, error) {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.rollback()
+	inc, err := scanIncident(tx.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+	if err == sql.ErrNoRows {
+		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "incident %d does not exist", id)
+	}
+	if err != nil {
+		return nil, db.translate(err)
+	}
+	if inc.State.Terminal() {
+		return nil, zhufang.Errorf(zhufang.ECONFLICT, "incident %d is %s; its lane can no longer change", id, inc.State)
+	}
+	tr, err := inc.Triage.Override(lane, by, reason, assignTo)
+	if err != nil {
+		return nil, err
+	}
+	inc.Triage, inc.UpdatedAt = tr, tx.now
+	if _, err := tx.exec(ctx, `UPDATE incidents SET lane = ?, triage_rule = ?, triage_reason = ?, also_street = ?, assign_to = ?,
+		overridden_by = ?, rule_lane = ?, updated_at = ? WHERE id = ?`, string(tr.Lane), tr.Rule, tr.Reason, tr.AlsoStreet,
+		tr.AssignTo, tr.OverriddenBy, string(tr.RuleLane), db.timeArg(tx.now), id); err != nil {
+		return nil, err
+	}
+	if err := tx.addEvent(ctx, zhufang.TopicIncidentLane, eventIncident(inc)); err != nil {
+		return nil, err
+	}
+	return inc, tx.commit()
+}
