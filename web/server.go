@@ -22,8 +22,10 @@ var templateFiles embed.FS
 
 // Server holds what the handlers need. Every field is set by cmd/zhufang.
 type Server struct {
-	Org     zhufang.OrgService
-	Locator zhufang.Locator
+	Org       zhufang.OrgService
+	Locator   zhufang.Locator
+	Incidents zhufang.IncidentService
+	Intake    *zhufang.Intake
 	// Ready reports whether the database answers and is migrated.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger

@@ -123,8 +123,8 @@ func TestWrongMethod(t *testing.T) {
 	h := newServer(t, fakeOrg{}, nil)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/v1/locate?lon=1&lat=2", strings.NewReader("{}")))
-	if rec.Code != http.StatusMethodNotAllowed {
-		t.Fatalf("POST /api/v1/locate: %d, want 405", rec.Code)
+	if rec.Code != http.StatusMethodNotAllowed || !strings.Contains(rec.Body.String(), `"method_not_allowed"`) {
+		t.Fatalf("POST /api/v1/locate: %d %s, want a JSON 405", rec.Code, rec.Body)
 	}
 }
 

@@ -24,6 +24,8 @@ type Config struct {
 	Demo    bool // serve: build the demo city first if the database is empty
 	Force   bool // demo: replace an existing organisation
 	JSON    bool // demo: print the summary as JSON
+	// TriageFile replaces the shipped triage rules.
+	TriageFile string
 }
 
 // usageError is a mistake in how zhufang was called; main exits with 2.

@@ -68,6 +68,7 @@ func TestServeDemo(t *testing.T) {
 				}
 			}
 			checkSeatsResolve(t, base, dsn)
+			checkIncidentAPI(t, base)
 		})
 	}
 }
@@ -229,4 +230,89 @@ func dump(t *testing.T, engine sqlstore.Engine, dsn string) string {
 		}
 	}
 	return b.String()
+}
+
+func postJSON(t *testing.T, url, body string, v any) int {
+	t.Helper()
+	res, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("POST %s: %d, not JSON: %s", url, res.StatusCode, b)
+		}
+	}
+	return res.StatusCode
+}
+
+// checkIncidentAPI takes a 110 call in through the API and walks it to
+// closed, with two dispatchers racing for the first move.
+func checkIncidentAPI(t *testing.T, base string) {
+	t.Helper()
+	var inc struct {
+		ID          int64
+		Number      string
+		CallerPhone string `json:"caller_phone"`
+		StationID   int64  `json:"station_id"`
+		Zone        string
+		State       string
+		Triage      struct{ Lane, Rule string }
+	}
+	code := postJSON(t, base+"/api/v1/incidents", `{"source":"call_110","caller_phone":"13912345678","address":"梅湾路口",
+		"position":[111.6015,26.4372],"category":"200100","description":"有人打架","actor":"接警员 0101"}`, &inc)
+	if code != 201 || inc.ID == 0 || inc.StationID == 0 || inc.Triage.Lane != "street" || inc.State != "received" || inc.CallerPhone != "139****5678" {
+		t.Fatalf("intake: %d %+v", code, inc)
+	}
+	if inc.Zone != "urban_core" {
+		t.Errorf("Lengshuitan's core is zone %q, want urban_core", inc.Zone)
+	}
+	url := fmt.Sprintf("%s/api/v1/incidents/%d", base, inc.ID)
+	codes := make(chan int, 2)
+	for range 2 {
+		go func() {
+			res, err := http.Post(url+"/transitions", "application/json", strings.NewReader(`{"to":"dispatched","actor":"调度员"}`))
+			if err != nil {
+				codes <- 0
+				return
+			}
+			res.Body.Close()
+			codes <- res.StatusCode
+		}()
+	}
+	a, b := <-codes, <-codes
+	if a+b != 200+409 {
+		t.Fatalf("two dispatchers at once got %d and %d, want one 200 and one 409", a, b)
+	}
+	for _, to := range []string{"acknowledged", "on_scene", "handling", "feedback", "closed"} {
+		if code := postJSON(t, url+"/transitions", `{"to":"`+to+`","actor":"民警"}`, nil); code != 200 {
+			t.Fatalf("to %s: %d", to, code)
+		}
+	}
+	var got struct {
+		State       string
+		Transitions []struct{ To string }
+		Compliance  []struct {
+			Stage string
+			Met   bool
+		}
+	}
+	if code := getJSON(t, url, &got); code != 200 || got.State != "closed" || len(got.Transitions) != 7 || len(got.Compliance) != 3 {
+		t.Fatalf("closed incident: %d %+v", code, got)
+	}
+	for _, c := range got.Compliance {
+		if !c.Met {
+			t.Errorf("stage %s walked through within seconds is not met", c.Stage)
+		}
+	}
+	var list struct{ Incidents []struct{ ID int64 } }
+	if code := getJSON(t, base+"/api/v1/incidents?state=closed", &list); code != 200 || len(list.Incidents) != 1 || list.Incidents[0].ID != inc.ID {
+		t.Fatalf("list of closed: %d %+v", code, list)
+	}
+	var cats struct{ Categories []zhufang.Category }
+	if code := getJSON(t, base+"/api/v1/categories", &cats); code != 200 || len(cats.Categories) != 104 {
+		t.Fatalf("categories: %d, %d", code, len(cats.Categories))
+	}
 }

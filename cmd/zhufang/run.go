@@ -9,10 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"zhufang"
 	"zhufang/demo"
+	"zhufang/inmem"
 	"zhufang/locate"
 	"zhufang/sqlstore"
 	"zhufang/web"
@@ -174,6 +177,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&cfg.Addr, "addr", env(getenv, "ZHUFANG_ADDR", "127.0.0.1:8080"), "HOST:PORT to listen on (env ZHUFANG_ADDR)")
 	fs.StringVar(&cfg.NATS, "nats", getenv("ZHUFANG_NATS"), "nats:// URL of a NATS JetStream event bus shared by several nodes (env ZHUFANG_NATS)")
 	fs.BoolVar(&cfg.Demo, "demo", false, "build the demo city first if the database holds no organisation")
+	fs.StringVar(&cfg.TriageFile, "triage", getenv("ZHUFANG_TRIAGE"), "file of 一统三分 triage rules replacing the shipped ones (env ZHUFANG_TRIAGE)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -207,7 +211,26 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	srv := &web.Server{Org: db, Locator: idx, Logger: logger, Ready: func(ctx context.Context) error {
+	cats, err := loadCategories(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	triage := zhufang.DefaultTriage()
+	if cfg.TriageFile != "" {
+		b, err := os.ReadFile(cfg.TriageFile)
+		if err != nil {
+			return zhufang.WrapError(zhufang.EINVALID, "cannot read the triage rules "+cfg.TriageFile, err)
+		}
+		if triage, err = zhufang.ParseTriage(string(b)); err != nil {
+			return err
+		}
+	}
+	bus := inmem.NewBus(256)
+	rctx, stopRelay := context.WithCancel(context.Background())
+	relay := db.StartRelay(rctx, bus, logger)
+	defer func() { stopRelay(); <-relay.Done() }()
+	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: triage, Zones: zhufang.DefaultZoneProfiles(), Clock: zhufang.SystemClock{}}
+	srv := &web.Server{Org: db, Locator: idx, Incidents: db, Intake: intake, Logger: logger, Ready: func(ctx context.Context) error {
 		v, err := db.SchemaVersion(ctx)
 		if err != nil {
 			return err
@@ -243,6 +266,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	return nil
+}
+
+// loadCategories reads the 110 incident category table from the data folder.
+func loadCategories(dataDir string) (*zhufang.Categories, error) {
+	path := filepath.Join(dataDir, "codes", "incident_categories.csv")
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot read the 110 category table "+path+" (pass --data with the shared data folder)", err)
+	}
+	defer f.Close()
+	return zhufang.ParseCategories(f)
 }
 
 // loadIndex builds the point-in-jurisdiction index from the stored areas of

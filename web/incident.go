@@ -1,0 +1,181 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"zhufang"
+)
+
+// incidentRequest is the body of POST /api/v1/incidents.
+type incidentRequest struct {
+	Source      zhufang.IncidentSource `json:"source"`
+	ReceivedAt  *time.Time             `json:"received_at"`
+	CallerName  string                 `json:"caller_name"`
+	CallerPhone string                 `json:"caller_phone"`
+	Address     string                 `json:"address"`
+	Position    *zhufang.Point         `json:"position"`
+	Category    string                 `json:"category"`
+	PlaceType   string                 `json:"place_type"`
+	Description string                 `json:"description"`
+	Flags       zhufang.IncidentFlags  `json:"flags"`
+	Actor       string                 `json:"actor"`
+}
+
+// incidentView is an incident as the API shows it: the caller's phone
+// masked, with its history and 1-3-5 standing when asked for one.
+type incidentView struct {
+	*zhufang.Incident
+	Transitions []zhufang.Transition  `json:"transitions,omitempty"`
+	Compliance  []zhufang.StageResult `json:"compliance,omitempty"`
+}
+
+func view(inc *zhufang.Incident) incidentView {
+	c := *inc
+	c.CallerPhone = zhufang.MaskPhone(c.CallerPhone)
+	return incidentView{Incident: &c}
+}
+
+func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) error {
+	var req incidentRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Position == nil {
+		return zhufang.Errorf(zhufang.EINVALID, "position [lon, lat] is required")
+	}
+	inc := &zhufang.Incident{Source: req.Source, CallerName: req.CallerName, CallerPhone: req.CallerPhone,
+		Address: req.Address, Position: *req.Position, Category: req.Category, PlaceType: req.PlaceType,
+		Description: req.Description, Flags: req.Flags}
+	if req.ReceivedAt != nil {
+		inc.ReceivedAt = req.ReceivedAt.UTC().Truncate(time.Microsecond)
+	} else {
+		inc.ReceivedAt = s.Intake.Clock.Now().UTC().Truncate(time.Microsecond)
+	}
+	actor := req.Actor
+	if actor == "" {
+		actor = "110"
+	}
+	if err := s.Intake.Prepare(inc); err != nil {
+		return err
+	}
+	if err := s.Incidents.CreateIncident(r.Context(), inc, actor); err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/incidents/"+strconv.FormatInt(inc.ID, 10))
+	writeJSON(w, http.StatusCreated, view(inc))
+	return nil
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, zhufang.Errorf(zhufang.EINVALID, "incident ID %q must be a positive whole number", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	inc, err := s.Incidents.FindIncidentByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	ts, err := s.Incidents.FindTransitions(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	v := view(inc)
+	v.Transitions = ts
+	var ended time.Time
+	if inc.State.Terminal() && len(ts) > 0 {
+		ended = ts[len(ts)-1].At
+	}
+	v.Compliance = zhufang.Compliance(inc.Due, zhufang.MilestonesOf(ts), ended, s.Intake.Clock.Now())
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := zhufang.IncidentFilter{State: zhufang.IncidentState(q.Get("state")), Lane: zhufang.Lane(q.Get("lane")), Open: q.Get("open") == "1" || q.Get("open") == "true"}
+	for name, dst := range map[string]*int64{"station_id": &f.StationID} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				return zhufang.Errorf(zhufang.EINVALID, "%s must be a positive whole number", name)
+			}
+			*dst = n
+		}
+	}
+	for name, dst := range map[string]*int{"limit": &f.Limit, "offset": &f.Offset} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 1000 {
+				return zhufang.Errorf(zhufang.EINVALID, "%s must be a whole number from 0 to 1000", name)
+			}
+			*dst = n
+		}
+	}
+	list, err := s.Incidents.FindIncidents(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]incidentView, len(list))
+	for i, inc := range list {
+		out[i] = view(inc)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incidents": out})
+	return nil
+}
+
+func (s *Server) transitionIncident(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var req zhufang.TransitionRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	inc, err := s.Incidents.TransitionIncident(r.Context(), id, req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, view(inc))
+	return nil
+}
+
+// laneRequest is the body of POST /api/v1/incidents/{id}/lane.
+type laneRequest struct {
+	Lane     zhufang.Lane `json:"lane"`
+	By       string       `json:"by"`
+	Reason   string       `json:"reason"`
+	AssignTo string       `json:"assign_to"`
+}
+
+func (s *Server) overrideLane(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var req laneRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	inc, err := s.Incidents.OverrideLane(r.Context(), id, req.Lane, req.By, req.Reason, req.AssignTo)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, view(inc))
+	return nil
+}
+
+func (s *Server) listCategories(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]any{"categories": s.Intake.Categories.All()})
+	return nil
+}
