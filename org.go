@@ -492,8 +492,9 @@ type CommunityFilter struct {
 // OrgService reads and writes the organisation of a city.
 type OrgService interface {
 	// ImportCity stores a whole organisation in one transaction. Returns
-	// ECONFLICT if a code is already taken, EINVALID for a record that fails
-	// validation or points at a record that does not exist.
+	// ECONFLICT if a code is already taken or the database already holds an
+	// organisation, EINVALID for a record that fails validation and
+	// ENOTFOUND for one that points at a record that does not exist.
 	ImportCity(ctx context.Context, c *City) error
 	// CreateBureau, CreateStation and CreateCommunity add one record and set
 	// its ID. They return EINVALID for bad fields, ENOTFOUND for a parent

@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"zhufang"
-	"zhufang/tiling"
 )
 
 // urbanWeight says how many urban communities a county's urban stations
@@ -100,7 +99,7 @@ func (b *builder) stationCommunities(s *zhufang.Station, nUrban, nVillage int) e
 		}
 		seats = append(seats, p)
 	}
-	cells, err := tiling.Cells(area, seats)
+	cells, err := b.cells(area, seats)
 	if err != nil {
 		return fmt.Errorf("dividing %s among its communities: %w", s.Name, err)
 	}
@@ -198,7 +197,7 @@ func (b *builder) grids() error {
 			}
 			seats = append(seats, p)
 		}
-		cells, err := tiling.Cells(c.Area, seats)
+		cells, err := b.cells(c.Area, seats)
 		if err != nil {
 			return fmt.Errorf("dividing %s into grids: %w", c.Name, err)
 		}

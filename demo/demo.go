@@ -10,11 +10,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"zhufang"
-	"zhufang/tiling"
 )
 
 // The counts the Yongzhou police report, which the demo city meets exactly.
@@ -36,10 +34,13 @@ type Options struct {
 	Seed uint64
 	// DataDir is the shared data folder holding yongzhou/.
 	DataDir string
+	// Cells divides an area into the Voronoi cells of sites (tiling.Cells).
+	Cells func(area zhufang.MultiPolygon, sites []zhufang.Point) ([]zhufang.MultiPolygon, error)
 }
 
 // builder carries the state of one build.
 type builder struct {
+	cells    func(zhufang.MultiPolygon, []zhufang.Point) ([]zhufang.MultiPolygon, error)
 	r        *rand.Rand
 	city     *zhufang.City
 	counties []*county
@@ -53,11 +54,15 @@ type builder struct {
 
 // Build generates the demo city.
 func Build(opt Options) (*zhufang.City, error) {
+	if opt.Cells == nil {
+		return nil, fmt.Errorf("demo: Options.Cells is required to draw the jurisdictions")
+	}
 	counties, towns, err := loadData(filepath.Join(opt.DataDir, "yongzhou"))
 	if err != nil {
 		return nil, err
 	}
 	b := &builder{
+		cells:    opt.Cells,
 		r:        rand.New(rand.NewPCG(opt.Seed, 0x7a687566616e67)),
 		city:     &zhufang.City{},
 		counties: counties,
@@ -317,7 +322,7 @@ func (b *builder) stationCells() error {
 				sites = append(sites, s.Seat)
 			}
 		}
-		cells, err := tiling.Cells(c.Area, sites)
+		cells, err := b.cells(c.Area, sites)
 		if err != nil {
 			return fmt.Errorf("dividing %s among its stations: %w", c.Name, err)
 		}
@@ -346,14 +351,4 @@ func (b *builder) stationCells() error {
 		}
 	}
 	return nil
-}
-
-// stationsOf returns the stations of bureaus whose code passes keep.
-func sortedByID[T any](m map[int64]T) []int64 {
-	ids := make([]int64, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids
 }

@@ -4,17 +4,22 @@ import (
 	"testing"
 
 	"zhufang"
+	"zhufang/tiling"
 )
 
 const dataDir = "../../shared/data"
 
 func TestBuildCounts(t *testing.T) {
-	c, err := Build(Options{Seed: 1, DataDir: dataDir})
+	c, err := Build(Options{Seed: 1, DataDir: dataDir, Cells: tiling.Cells})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var urban, villages, officers, auxiliaries, mediators, pop int
-	perCommunity := map[int64]int{}
+	type post struct {
+		office int64
+		post   zhufang.OfficerPost
+	}
+	atOffice := map[post]int{}
 	for _, cm := range c.Communities {
 		pop += cm.Population
 		if cm.Kind == zhufang.CommunityUrban {
@@ -27,11 +32,10 @@ func TestBuildCounts(t *testing.T) {
 		switch o.Post {
 		case zhufang.PostCommunityOfficer:
 			officers++
-			perCommunity[o.OfficeID]++
 		case zhufang.PostVillageAuxiliary:
 			auxiliaries++
-			perCommunity[o.OfficeID]++
 		}
+		atOffice[post{o.OfficeID, o.Post}]++
 	}
 	for _, m := range c.Members {
 		if m.Kind == zhufang.MemberMediator {
@@ -46,8 +50,13 @@ func TestBuildCounts(t *testing.T) {
 		}
 	}
 	for _, cm := range c.Communities {
-		if perCommunity[cm.OfficeID] != 1 {
-			t.Errorf("community %s has %d officers at its office, want 1", cm.Code, perCommunity[cm.OfficeID])
+		own, other := zhufang.PostCommunityOfficer, zhufang.PostVillageAuxiliary
+		if cm.Kind == zhufang.CommunityVillage {
+			own, other = other, own
+		}
+		if atOffice[post{cm.OfficeID, own}] != 1 || atOffice[post{cm.OfficeID, other}] != 0 {
+			t.Errorf("%s %s: %d %s and %d %s at its office, want exactly one %s", cm.Kind, cm.Code,
+				atOffice[post{cm.OfficeID, own}], own, atOffice[post{cm.OfficeID, other}], other, own)
 		}
 	}
 	if pop < 5_250_000 || pop > 5_350_000 {

@@ -8,12 +8,13 @@ import (
 	"zhufang"
 	"zhufang/demo"
 	"zhufang/locate"
+	"zhufang/tiling"
 )
 
 // demoCity builds the index of the demo city once for the tests and
 // benchmarks of this file.
 var demoCity = sync.OnceValues(func() (*zhufang.City, error) {
-	return demo.Build(demo.Options{Seed: 1, DataDir: "../../shared/data"})
+	return demo.Build(demo.Options{Seed: 1, DataDir: "../../shared/data", Cells: tiling.Cells})
 })
 
 func demoIndex(tb testing.TB) (*zhufang.City, *locate.Index) {

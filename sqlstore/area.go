@@ -73,6 +73,7 @@ func decodeArea(s []byte) (zhufang.MultiPolygon, error) {
 // areaColumn scans a nullable area column.
 type areaColumn struct{ m *zhufang.MultiPolygon }
 
+// Scan decodes the column's GeoJSON coordinates.
 func (a areaColumn) Scan(v any) error {
 	var b []byte
 	switch v := v.(type) {
@@ -97,6 +98,7 @@ type timeColumn struct{ t *time.Time }
 
 const sqliteTimeLayout = "2006-01-02T15:04:05.000000Z"
 
+// Scan reads either engine's timestamp.
 func (c timeColumn) Scan(v any) error {
 	switch v := v.(type) {
 	case time.Time:

@@ -97,7 +97,7 @@ func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	ms := opt.BusyTimeout.Milliseconds()
 	dsn := path + "?_pragma=busy_timeout(" + strconv.FormatInt(ms, 10) + ")" +
-		"&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	sdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot open database file "+path, err)
@@ -107,7 +107,38 @@ func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
 		sdb.Close()
 		return nil, db.translate(err)
 	}
+	// Only a database that is zhufang's, or new, is switched to WAL: another
+	// program's SQLite file is refused before anything is written to it.
+	if err := db.refuseForeign(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	if _, err := sdb.ExecContext(ctx, `PRAGMA journal_mode = WAL`); err != nil {
+		sdb.Close()
+		return nil, db.translate(err)
+	}
 	return db, nil
+}
+
+// refuseForeign returns EINVALID for a database that holds tables but no
+// zhufang schema: it belongs to another program.
+func (db *DB) refuseForeign(ctx context.Context) error {
+	v, err := db.SchemaVersion(ctx)
+	if err != nil || v > 0 {
+		return err
+	}
+	q := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+	if db.engine == Postgres {
+		q = `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`
+	}
+	var n int
+	if err := db.queryRow(ctx, q).Scan(&n); err != nil {
+		return db.translate(err)
+	}
+	if n > 0 {
+		return zhufang.Errorf(zhufang.EINVALID, "%s holds %d tables of another program and no zhufang schema; it was left untouched", db.where, n)
+	}
+	return nil
 }
 
 // checkSQLiteFile refuses a path that exists but is a directory or a file
@@ -142,7 +173,7 @@ func checkSQLiteFile(path string) error {
 func openPostgres(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	cfg, err := pgconn.ParseConfig(dsn)
 	if err != nil {
-		return nil, zhufang.Errorf(zhufang.EINVALID, "cannot parse PostgreSQL URL: %s", redact(dsn))
+		return nil, CheckPostgresURL(dsn)
 	}
 	where := fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
 	sdb, err := sql.Open("pgx", dsn)
@@ -155,10 +186,33 @@ func openPostgres(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	defer cancel()
 	if err := sdb.PingContext(pctx); err != nil {
 		sdb.Close()
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) { // the server answered, and said no
+			switch pe.Code {
+			case "3D000":
+				return nil, zhufang.Errorf(zhufang.EUNAVAILABLE, "PostgreSQL at %s has no database %q; create it first", where, cfg.Database)
+			case "28000", "28P01":
+				return nil, zhufang.Errorf(zhufang.EUNAVAILABLE, "PostgreSQL at %s refused user %q", where, cfg.User)
+			}
+			return nil, zhufang.WrapError(zhufang.EUNAVAILABLE, "PostgreSQL at "+where+" refused the connection", err)
+		}
 		return nil, zhufang.WrapError(zhufang.EUNAVAILABLE,
 			fmt.Sprintf("cannot reach PostgreSQL at %s within %s", where, opt.ConnectTimeout), err)
 	}
 	return &DB{db: sdb, engine: Postgres, where: where, clock: opt.Clock}, nil
+}
+
+// CheckPostgresURL reports whether dsn is a PostgreSQL URL that can be
+// parsed, with the reason if not.
+func CheckPostgresURL(dsn string) error {
+	if _, err := pgconn.ParseConfig(dsn); err != nil {
+		reason := err.Error()
+		if i := strings.LastIndex(reason, ": "); i >= 0 {
+			reason = reason[i+2:] // pgconn's prefix repeats the URL, password included
+		}
+		return zhufang.Errorf(zhufang.EINVALID, "cannot parse PostgreSQL URL %s: %s", redact(dsn), reason)
+	}
+	return nil
 }
 
 // redact hides a password in a URL for messages.
@@ -178,11 +232,6 @@ func (db *DB) Engine() Engine { return db.engine }
 
 // Where names the database for logs: a path or host:port/dbname.
 func (db *DB) Where() string { return db.where }
-
-// Ping checks that the database answers.
-func (db *DB) Ping(ctx context.Context) error {
-	return db.translate(db.db.PingContext(ctx))
-}
 
 // rebind turns ? placeholders into $1, $2, … for PostgreSQL. Our SQL has no
 // ? inside string literals, so a plain scan is enough.
@@ -295,7 +344,10 @@ func (db *DB) translate(err error) error {
 			return zhufang.WrapError(zhufang.EINVALID, "the record breaks a rule of the database", err)
 		}
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) {
+		return zhufang.WrapError(zhufang.EUNAVAILABLE, "interrupted; any unfinished change was rolled back", err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
 		return zhufang.WrapError(zhufang.EUNAVAILABLE, "the database did not answer in time", err)
 	}
 	return zhufang.WrapError(zhufang.EINTERNAL, "database error", err)

@@ -13,8 +13,19 @@ var orgTables = []string{"bureaus", "stations", "sub_units", "police_offices", "
 
 // ImportCity stores a whole organisation in one transaction, with the IDs
 // the city carries. The database must hold no organisation yet (ECONFLICT
-// otherwise); ClearOrg empties it.
+// otherwise); ReplaceCity swaps one city for another.
 func (db *DB) ImportCity(ctx context.Context, c *zhufang.City) error {
+	return db.importCity(ctx, c, false)
+}
+
+// ReplaceCity deletes the organisation a database holds, with the incidents
+// on its ground, and stores c instead, in one transaction: interrupted, it
+// leaves the old city as it was.
+func (db *DB) ReplaceCity(ctx context.Context, c *zhufang.City) error {
+	return db.importCity(ctx, c, true)
+}
+
+func (db *DB) importCity(ctx context.Context, c *zhufang.City, replace bool) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -23,14 +34,30 @@ func (db *DB) ImportCity(ctx context.Context, c *zhufang.City) error {
 		return err
 	}
 	defer tx.rollback()
+	if replace {
+		if err := tx.clearCity(ctx); err != nil {
+			return err
+		}
+	}
 	var n int
 	if err := tx.queryRow(ctx, `SELECT count(*) FROM bureaus`).Scan(&n); err != nil {
 		return db.translate(err)
 	}
 	if n > 0 {
-		return zhufang.Errorf(zhufang.ECONFLICT, "the database already holds an organisation; clear it first")
+		return zhufang.Errorf(zhufang.ECONFLICT, "the database already holds an organisation; replace it instead")
 	}
-	now := db.timeArg(tx.now)
+	if err := tx.importRows(ctx, c); err != nil {
+		return err
+	}
+	if err := tx.resetSequences(ctx); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// importRows writes every record of c.
+func (tx *Tx) importRows(ctx context.Context, c *zhufang.City) error {
+	now := tx.db.timeArg(tx.now)
 	steps := []func() error{
 		func() error {
 			return tx.insertRows(ctx, "bureaus", "id, code, name, level, parent_id, seat_lon, seat_lat, area, created_at", len(c.Bureaus), func(i int) []any {
@@ -101,10 +128,7 @@ func (db *DB) ImportCity(ctx context.Context, c *zhufang.City) error {
 			return err
 		}
 	}
-	if err := tx.resetSequences(ctx); err != nil {
-		return err
-	}
-	return tx.commit()
+	return nil
 }
 
 // insertRows inserts n rows in multi-row INSERT statements, which both
@@ -160,20 +184,25 @@ func (db *DB) ClearOrg(ctx context.Context) error {
 		return err
 	}
 	defer tx.rollback()
+	if err := tx.clearCity(ctx); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+func (tx *Tx) clearCity(ctx context.Context) error {
 	// The city's incidents hang on its communities and go with them.
 	tables := append(append([]string{}, orgTables...), "incidents", "incident_transitions", "breach_alerts")
-	if db.engine == Postgres {
+	if tx.db.engine == Postgres {
 		// One TRUNCATE of all tables skips the per-row foreign-key checks
 		// that make deleting a city row by row take seconds.
-		if _, err := tx.exec(ctx, `TRUNCATE `+strings.Join(tables, ", ")+` RESTART IDENTITY`); err != nil {
-			return err
-		}
-		return tx.commit()
+		_, err := tx.exec(ctx, `TRUNCATE `+strings.Join(tables, ", ")+` RESTART IDENTITY`)
+		return err
 	}
 	for i := len(tables) - 1; i >= 0; i-- {
 		if _, err := tx.exec(ctx, `DELETE FROM `+tables[i]); err != nil {
 			return err
 		}
 	}
-	return tx.commit()
+	return nil
 }

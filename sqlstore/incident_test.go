@@ -13,13 +13,14 @@ import (
 	"zhufang"
 	"zhufang/inmem"
 	"zhufang/sqlstore"
+	"zhufang/sqlstore/sqltest"
 )
 
 // cityDB is a database holding the small city, with a relay publishing to
 // an in-process bus.
 func cityDB(t *testing.T, engine sqlstore.Engine) (*sqlstore.DB, *inmem.Bus) {
 	t.Helper()
-	db := sqlstore.OpenTest(t, engine, sqlstore.Options{})
+	db := sqltest.Open(t, engine, sqlstore.Options{})
 	if err := db.ImportCity(context.Background(), smallCity()); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func nextEvent(t *testing.T, ch <-chan zhufang.Event) zhufang.Event {
 }
 
 func TestIncidentLifecycle(t *testing.T) {
-	for _, engine := range sqlstore.TestEngines() {
+	for _, engine := range sqltest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
@@ -116,7 +117,7 @@ func TestIncidentLifecycle(t *testing.T) {
 }
 
 func TestIncidentBadRequests(t *testing.T) {
-	for _, engine := range sqlstore.TestEngines() {
+	for _, engine := range sqltest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
@@ -163,7 +164,7 @@ func TestIncidentBadRequests(t *testing.T) {
 // TestConcurrentTransition: two dispatchers move one incident at once;
 // exactly one wins.
 func TestConcurrentTransition(t *testing.T) {
-	for _, engine := range sqlstore.TestEngines() {
+	for _, engine := range sqltest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
@@ -206,7 +207,7 @@ func TestConcurrentTransition(t *testing.T) {
 }
 
 func TestOverrideLane(t *testing.T) {
-	for _, engine := range sqlstore.TestEngines() {
+	for _, engine := range sqltest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()

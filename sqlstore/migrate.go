@@ -105,6 +105,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if cur == len(ms) {
 		return nil
 	}
+	if cur == 0 {
+		if err := db.refuseForeign(ctx); err != nil {
+			return err
+		}
+	}
 	for _, m := range ms[cur:] {
 		if err := db.apply(ctx, m); err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 
 	"zhufang"
 	"zhufang/sqlstore"
+	"zhufang/sqlstore/sqltest"
 )
 
 func wantCode(t *testing.T, err error, code, contains string) {
@@ -30,10 +31,10 @@ func wantCode(t *testing.T, err error, code, contains string) {
 }
 
 func TestMigrateIsIdempotent(t *testing.T) {
-	for _, engine := range sqlstore.TestEngines() {
+	for _, engine := range sqltest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			t.Parallel()
-			db := sqlstore.OpenTest(t, engine, sqlstore.Options{})
+			db := sqltest.Open(t, engine, sqlstore.Options{})
 			ctx := context.Background()
 			v, err := db.SchemaVersion(ctx)
 			if err != nil {
@@ -53,11 +54,11 @@ func TestMigrateIsIdempotent(t *testing.T) {
 }
 
 func TestNewerSchemaIsRefusedAndUntouched(t *testing.T) {
-	for _, engine := range sqlstore.TestEngines() {
+	for _, engine := range sqltest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			dsn := sqlstore.TestDSN(t, engine)
+			dsn := sqltest.DSN(t, engine)
 			db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -159,6 +160,46 @@ func TestNotADatabaseIsRefusedAndUntouched(t *testing.T) {
 	}
 	_, err := sqlstore.Open(context.Background(), dir, sqlstore.Options{})
 	wantCode(t, err, zhufang.EINVALID, "directory")
+}
+
+func TestAnotherProgramsDatabaseIsRefusedAndUntouched(t *testing.T) {
+	for _, engine := range sqltest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			dsn := sqltest.DSN(t, engine)
+			other := rawOpen(t, engine, dsn)
+			if _, err := other.Exec(`CREATE TABLE notes (body TEXT)`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := other.Exec(`INSERT INTO notes VALUES ('keep me')`); err != nil {
+				t.Fatal(err)
+			}
+			other.Close()
+			var before []byte
+			if engine == sqlstore.SQLite {
+				before, _ = os.ReadFile(dsn)
+			}
+			db, err := sqlstore.Open(context.Background(), dsn, sqlstore.Options{})
+			if err == nil {
+				err = db.Migrate(context.Background())
+				db.Close()
+			}
+			wantCode(t, err, zhufang.EINVALID, "another program")
+			if engine == sqlstore.SQLite {
+				if after, _ := os.ReadFile(dsn); !bytes.Equal(before, after) {
+					t.Fatal("the other program's file was changed")
+				}
+				return
+			}
+			raw := rawOpen(t, engine, dsn)
+			defer raw.Close()
+			var n int
+			raw.QueryRow(`SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&n)
+			if n != 1 {
+				t.Fatalf("the other program's schema now has %d tables", n)
+			}
+		})
+	}
 }
 
 func TestLockedDatabaseIsRefusedAndUntouched(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	"zhufang"
 	"zhufang/sqlstore"
+	"zhufang/sqlstore/sqltest"
 )
 
 func pt(lon, lat float64) zhufang.Point { return zhufang.Point{Lon: lon, Lat: lat} }
@@ -56,11 +57,11 @@ func smallCity() *zhufang.City {
 }
 
 func TestImportCitySummaryAndRead(t *testing.T) {
-	for _, engine := range sqlstore.TestEngines() {
+	for _, engine := range sqltest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			db := sqlstore.OpenTest(t, engine, sqlstore.Options{})
+			db := sqltest.Open(t, engine, sqlstore.Options{})
 			city := smallCity()
 			if err := db.ImportCity(ctx, city); err != nil {
 				t.Fatal(err)
@@ -145,11 +146,11 @@ func TestImportCityRejectsBadCities(t *testing.T) {
 		{"seat off the planet", func(c *zhufang.City) { c.Offices[0].Seat.Lat = 95 }, zhufang.EINVALID, "off the planet"},
 		{"guard without company", func(c *zhufang.City) { c.Members[0].CompanyID = 0 }, zhufang.EINVALID, "security company"},
 	}
-	for _, engine := range sqlstore.TestEngines() {
+	for _, engine := range sqltest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			db := sqlstore.OpenTest(t, engine, sqlstore.Options{})
+			db := sqltest.Open(t, engine, sqlstore.Options{})
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					c := smallCity()
@@ -165,11 +166,11 @@ func TestImportCityRejectsBadCities(t *testing.T) {
 }
 
 func TestCreateRejectsBadRecords(t *testing.T) {
-	for _, engine := range sqlstore.TestEngines() {
+	for _, engine := range sqltest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			db := sqlstore.OpenTest(t, engine, sqlstore.Options{})
+			db := sqltest.Open(t, engine, sqlstore.Options{})
 			city := &zhufang.Bureau{Code: "431100", Name: "永州市公安局", Level: zhufang.BureauCity, Seat: zhufang.Point{Lon: 111.6, Lat: 26.4}}
 			if err := db.CreateBureau(ctx, city); err != nil {
 				t.Fatal(err)

@@ -99,6 +99,5 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return s.tmpl.ExecuteTemplate(w, "home.html", map[string]any{"Tree": tree, "Summary": sum})
+	return s.render(w, "home.html", map[string]any{"Tree": tree, "Summary": sum})
 }

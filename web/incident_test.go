@@ -96,7 +96,9 @@ func TestCreateIncident(t *testing.T) {
 		{`{"description":"` + strings.Repeat("长", 30000) + `"}`, "larger than 64 KB"},
 	} {
 		rec := post(h, "/api/v1/incidents", tt.body)
-		var body struct{ Error struct{ Code, Message string } }
+		var body struct {
+			Error struct{ Code, Message string }
+		}
 		json.Unmarshal(rec.Body.Bytes(), &body)
 		if rec.Code != 400 || !strings.Contains(body.Error.Message, tt.says) {
 			t.Errorf("%.60s: %d %s, want 400 saying %q", tt.body, rec.Code, rec.Body, tt.says)
@@ -138,7 +140,9 @@ func FuzzCreateIncident(f *testing.F) {
 			if len(mem.created) != before {
 				t.Fatal("a refused request stored an incident")
 			}
-			var body struct{ Error struct{ Code, Message string } }
+			var body struct {
+				Error struct{ Code, Message string }
+			}
 			if json.Unmarshal(rec.Body.Bytes(), &body) != nil || body.Error.Code != "invalid" || body.Error.Message == "" {
 				t.Fatalf("400 without a JSON error: %s", rec.Body)
 			}

@@ -3,6 +3,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -101,6 +102,18 @@ func (s *Server) logError(r *http.Request, code string, err error) {
 		level = slog.LevelError
 	}
 	s.Logger.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
+}
+
+// render executes a page template into a buffer first, so that a template
+// that fails halfway sends the error page rather than half a page.
+func (s *Server) render(w http.ResponseWriter, name string, data any) error {
+	var b bytes.Buffer
+	if err := s.tmpl.ExecuteTemplate(&b, name, data); err != nil {
+		return zhufang.WrapError(zhufang.EINTERNAL, "cannot render the page", err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, err := b.WriteTo(w)
+	return err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

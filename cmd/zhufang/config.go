@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"zhufang"
+	"zhufang/sqlstore"
 )
 
 // Config is everything a subcommand can be told, from flags with ZHUFANG_*
@@ -26,35 +27,43 @@ type Config struct {
 	JSON    bool // demo: print the summary as JSON
 	// TriageFile replaces the shipped triage rules.
 	TriageFile string
+	addrSet    bool // serve: --addr is required, so an empty one is an error
 }
 
 // usageError is a mistake in how zhufang was called; main exits with 2.
 type usageError struct{ msg string }
 
+// Error returns the one line to print.
 func (e usageError) Error() string { return e.msg }
 
 // errHelp means --help was asked for and printed.
 var errHelp = errors.New("help")
 
+// flags is a subcommand's flag set with its usage text.
+type flags struct {
+	*flag.FlagSet
+	help func()
+}
+
 // flagSet makes a flag set that reports errors as one line and prints its
 // usage only when asked.
-func flagSet(name, summary string, stdout io.Writer) *flag.FlagSet {
+func flagSet(name, summary string, stdout io.Writer) *flags {
 	fs := flag.NewFlagSet("zhufang "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
+	fs.Usage = func() {} // the flag package calls Usage on every error
+	return &flags{FlagSet: fs, help: func() {
 		fmt.Fprintf(stdout, "usage: zhufang %s [flags]\n\n%s\n\nflags:\n", name, summary)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
-	}
-	return fs
+	}}
 }
 
 // parse parses args, turning flag errors into one-line usage errors.
-func parse(fs *flag.FlagSet, args []string) error {
+func (fs *flags) parse(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			fs.help()
 			return errHelp
 		}
 		return usageError{fmt.Sprintf("%s: %v (see %s --help)", fs.Name(), err, fs.Name())}
@@ -73,11 +82,11 @@ func env(getenv func(string) string, key, def string) string {
 	return def
 }
 
-func (c *Config) dbFlag(fs *flag.FlagSet, getenv func(string) string) {
+func (c *Config) dbFlag(fs *flags, getenv func(string) string) {
 	fs.StringVar(&c.DB, "db", env(getenv, "ZHUFANG_DB", "zhufang.db"), "SQLite database file, or a postgres:// URL (env ZHUFANG_DB)")
 }
 
-func (c *Config) dataFlags(fs *flag.FlagSet, getenv func(string) string) error {
+func (c *Config) dataFlags(fs *flags, getenv func(string) string) error {
 	fs.StringVar(&c.DataDir, "data", env(getenv, "ZHUFANG_DATA", "../shared/data"), "shared data folder holding yongzhou/ (env ZHUFANG_DATA)")
 	seed := env(getenv, "ZHUFANG_SEED", "1")
 	s, err := strconv.ParseUint(seed, 10, 64)
@@ -93,12 +102,21 @@ func (c *Config) validate() error {
 	if c.DB == "" {
 		return usageError{"--db must name an SQLite file or a postgres:// URL"}
 	}
-	if strings.Contains(c.DB, "://") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+	switch {
+	case sqlstore.IsPostgresURL(c.DB):
+		if err := sqlstore.CheckPostgresURL(c.DB); err != nil {
+			return usageError{"--db: " + zhufang.ErrorMessage(err)}
+		}
+	case strings.Contains(c.DB, "://"):
 		return usageError{fmt.Sprintf("--db %q: only postgres:// URLs and SQLite file paths are supported", redactURL(c.DB))}
+	case strings.Contains(c.DB, "=") && strings.Contains(c.DB, " "):
+		return usageError{"--db looks like PostgreSQL settings (key=value ...); write them as a postgres:// URL"}
 	}
-	if c.Addr != "" {
-		if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
-			return usageError{fmt.Sprintf("--addr %q must be HOST:PORT, for example 127.0.0.1:8080", c.Addr)}
+	if c.Addr != "" || c.addrSet {
+		host, port, err := net.SplitHostPort(c.Addr)
+		n, perr := strconv.Atoi(port)
+		if err != nil || perr != nil || n < 0 || n > 65535 || strings.ContainsAny(host, " /") {
+			return usageError{fmt.Sprintf("--addr %q must be HOST:PORT with a port from 0 to 65535, for example 127.0.0.1:8080", c.Addr)}
 		}
 	}
 	if c.NATS != "" {
@@ -117,15 +135,18 @@ func redactURL(s string) string {
 	return "(unparseable)"
 }
 
-// oneLine flattens an error for the terminal.
+// oneLine flattens an error for the terminal: the user-safe message of the
+// zhufang error inside, kept with the context wrapped around it (a file
+// name, a county), and the cause of an unavailable service.
 func oneLine(err error) string {
-	var ze *zhufang.Error
 	msg := err.Error()
+	var ze *zhufang.Error
 	if errors.As(err, &ze) && ze.Code != zhufang.EINTERNAL {
-		msg = ze.Message
+		inner := ze.Message
 		if ze.Err != nil && ze.Code == zhufang.EUNAVAILABLE {
-			msg += ": " + ze.Err.Error()
+			inner += ": " + ze.Err.Error()
 		}
+		msg = strings.Replace(msg, ze.Error(), inner, 1)
 	}
 	return strings.Join(strings.Fields(msg), " ")
 }

@@ -13,6 +13,7 @@ import (
 
 	"zhufang"
 	"zhufang/sqlstore"
+	"zhufang/sqlstore/sqltest"
 )
 
 func getJSON(t *testing.T, url string, v any) int {
@@ -35,9 +36,9 @@ func getJSON(t *testing.T, url string, v any) int {
 // engine, and checks the city it serves: the article's counts exactly, and
 // every community's and village's seat resolving to itself.
 func TestServeDemo(t *testing.T) {
-	for _, engine := range sqlstore.TestEngines() {
+	for _, engine := range sqltest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
-			dsn := sqlstore.TestDSN(t, engine)
+			dsn := sqltest.DSN(t, engine)
 			base, stop := startServe(t, "--demo", "--db", dsn)
 			defer func() {
 				if err := stop(); err != nil {
@@ -127,7 +128,7 @@ func checkSeatsResolve(t *testing.T, base, dsn string) {
 // filled database without --force, and that one seed always builds the same
 // city while another seed builds another.
 func TestDemoCommand(t *testing.T) {
-	for _, engine := range sqlstore.TestEngines() {
+	for _, engine := range sqltest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			ctx := context.Background()
 			env := func(string) string { return "" }
@@ -136,7 +137,7 @@ func TestDemoCommand(t *testing.T) {
 				err := run(ctx, append([]string{"demo", "--db", dsn, "--data", dataDir}, extra...), env, &out, io.Discard)
 				return out.String(), err
 			}
-			a, b, c := sqlstore.TestDSN(t, engine), sqlstore.TestDSN(t, engine), sqlstore.TestDSN(t, engine)
+			a, b, c := sqltest.DSN(t, engine), sqltest.DSN(t, engine), sqltest.DSN(t, engine)
 			out, err := demo(a, "--seed", "7", "--json")
 			if err != nil {
 				t.Fatal(err)

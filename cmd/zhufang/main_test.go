@@ -91,6 +91,13 @@ func TestCommandLine(t *testing.T) {
 		{"refused postgres", []string{"migrate", "--db", "postgres://zhufang:pw@127.0.0.1:1/zhufang"}, 1, "cannot reach PostgreSQL at 127.0.0.1:1/zhufang", ""},
 		{"silent postgres", []string{"migrate", "--db", "postgres://u@" + silent.Addr().String() + "/db?sslmode=disable"}, 1, "cannot reach PostgreSQL", ""},
 		{"not a database", []string{"migrate", "--db", writeFile(t, dir, "notes.txt", "my notes")}, 1, "is not a zhufang database", ""},
+		{"port not a number", []string{"serve", "--addr", "127.0.0.1:abc"}, 2, "port from 0 to 65535", ""},
+		{"port too big", []string{"serve", "--addr", ":99999"}, 2, "port from 0 to 65535", ""},
+		{"empty addr", []string{"serve", "--addr", ""}, 2, "must be HOST:PORT", ""},
+		{"keyword settings", []string{"migrate", "--db", "host=localhost dbname=x"}, 2, "write them as a postgres:// URL", ""},
+		{"broken postgres URL", []string{"migrate", "--db", "postgres://a:pw@[::1/x"}, 2, "cannot parse PostgreSQL URL", ""},
+		{"missing database", []string{"migrate", "--db", "postgres://postgres@127.0.0.1:5432/no_such_db_zhufang?sslmode=disable"}, 1, `has no database "no_such_db_zhufang"`, ""},
+		{"bad boundary data", []string{"demo", "--db", dir + "/d.db", "--data", badData(t)}, 1, "townships.csv: township code", ""},
 		{"migrate new file", []string{"migrate", "--db", dir + "/new.db"}, 0, "", fmt.Sprintf("schema version 0 → %d", sqlstore.LatestVersion(sqlstore.SQLite))},
 	}
 	for _, tt := range tests {
@@ -118,11 +125,33 @@ func TestCommandLine(t *testing.T) {
 			if !strings.Contains(stdout, tt.stdout) {
 				t.Fatalf("stdout %q does not say %q", stdout, tt.stdout)
 			}
+			if tt.code != 0 && stdout != "" {
+				t.Fatalf("a failure printed on stdout: %q", stdout)
+			}
 		})
 	}
 	if b, _ := os.ReadFile(dir + "/notes.txt"); string(b) != "my notes" {
 		t.Fatal("migrate changed a file that is not a database")
 	}
+}
+
+// badData makes a data folder whose township list has a broken code.
+func badData(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	y := dir + "/yongzhou"
+	if err := os.MkdirAll(y, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"431100_full.json", "counties.csv"} {
+		b, err := os.ReadFile(dataDir + "/yongzhou/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, y, f, string(b))
+	}
+	writeFile(t, y, "townships.csv", "code,name,county\n43110X001,坏街道,431102\n")
+	return dir
 }
 
 func writeFile(t *testing.T, dir, name, content string) string {

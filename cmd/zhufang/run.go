@@ -18,6 +18,7 @@ import (
 	"zhufang/inmem"
 	"zhufang/locate"
 	"zhufang/sqlstore"
+	"zhufang/tiling"
 	"zhufang/web"
 )
 
@@ -76,7 +77,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	var cfg Config
 	fs := flagSet("migrate", "Applies the schema migrations this zhufang knows to the database.", stdout)
 	cfg.dbFlag(fs, getenv)
-	if err := parse(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if err := cfg.validate(); err != nil {
@@ -111,7 +112,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fs.BoolVar(&cfg.Force, "force", false, "replace the organisation a database already holds")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the summary of counts as JSON")
-	if err := parse(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if err := cfg.validate(); err != nil {
@@ -149,22 +150,19 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 // buildDemo generates the demo city and stores it, replacing what is there
-// if clear is set, and reports how long it took.
-func buildDemo(ctx context.Context, db *sqlstore.DB, cfg Config, clear bool) (time.Duration, error) {
+// if replace is set, and reports how long it took.
+func buildDemo(ctx context.Context, db *sqlstore.DB, cfg Config, replace bool) (time.Duration, error) {
 	start := time.Now()
-	city, err := demo.Build(demo.Options{Seed: cfg.Seed, DataDir: cfg.DataDir})
+	city, err := demo.Build(demo.Options{Seed: cfg.Seed, DataDir: cfg.DataDir, Cells: tiling.Cells})
 	if err != nil {
 		return 0, err
 	}
-	if clear {
-		if err := db.ClearOrg(ctx); err != nil {
-			return 0, err
-		}
+	if replace {
+		err = db.ReplaceCity(ctx, city)
+	} else {
+		err = db.ImportCity(ctx, city)
 	}
-	if err := db.ImportCity(ctx, city); err != nil {
-		return 0, err
-	}
-	return time.Since(start), nil
+	return time.Since(start), err
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -175,10 +173,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	fs.StringVar(&cfg.Addr, "addr", env(getenv, "ZHUFANG_ADDR", "127.0.0.1:8080"), "HOST:PORT to listen on (env ZHUFANG_ADDR)")
+	cfg.addrSet = true
 	fs.StringVar(&cfg.NATS, "nats", getenv("ZHUFANG_NATS"), "nats:// URL of a NATS JetStream event bus shared by several nodes (env ZHUFANG_NATS)")
 	fs.BoolVar(&cfg.Demo, "demo", false, "build the demo city first if the database holds no organisation")
 	fs.StringVar(&cfg.TriageFile, "triage", getenv("ZHUFANG_TRIAGE"), "file of 一统三分 triage rules replacing the shipped ones (env ZHUFANG_TRIAGE)")
-	if err := parse(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if err := cfg.validate(); err != nil {

@@ -1,4 +1,7 @@
-package sqlstore
+// Package sqltest gives tests a fresh zhufang database on each engine: a
+// file in the test's temporary folder for SQLite, a schema of its own on the
+// server named by ZHUFANG_TEST_POSTGRES for PostgreSQL.
+package sqltest
 
 import (
 	"context"
@@ -9,29 +12,33 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for the admin connection
+
+	"zhufang/sqlstore"
 )
 
-// TestPostgresEnv names the environment variable with the URL of the
+// PostgresEnv names the environment variable with the URL of the
 // PostgreSQL server that tests run against. CI sets it; where it is set, a
 // server that cannot be reached fails the tests rather than skipping them.
-const TestPostgresEnv = "ZHUFANG_TEST_POSTGRES"
+const PostgresEnv = "ZHUFANG_TEST_POSTGRES"
 
-// TestEngines lists the engines a store test runs on: SQLite always,
+// Engines lists the engines a store test runs on: SQLite always,
 // PostgreSQL when ZHUFANG_TEST_POSTGRES is set.
-func TestEngines() []Engine {
-	if os.Getenv(TestPostgresEnv) != "" {
-		return []Engine{SQLite, Postgres}
+func Engines() []sqlstore.Engine {
+	if os.Getenv(PostgresEnv) != "" {
+		return []sqlstore.Engine{sqlstore.SQLite, sqlstore.Postgres}
 	}
-	return []Engine{SQLite}
+	return []sqlstore.Engine{sqlstore.SQLite}
 }
 
-// OpenTest opens a new, empty, migrated database on engine for one test and
+// Open opens a new, empty, migrated database on engine for one test and
 // removes it when the test ends. On PostgreSQL every call gets a schema of
 // its own, so tests can run in parallel against one server.
-func OpenTest(tb testing.TB, engine Engine, opt Options) *DB {
+func Open(tb testing.TB, engine sqlstore.Engine, opt sqlstore.Options) *sqlstore.DB {
 	tb.Helper()
-	dsn := TestDSN(tb, engine)
-	db, err := Open(context.Background(), dsn, opt)
+	dsn := DSN(tb, engine)
+	db, err := sqlstore.Open(context.Background(), dsn, opt)
 	if err != nil {
 		tb.Fatalf("open test database: %v", err)
 	}
@@ -42,27 +49,27 @@ func OpenTest(tb testing.TB, engine Engine, opt Options) *DB {
 	return db
 }
 
-// TestDSN returns the address of a new, empty database on engine for one
+// DSN returns the address of a new, empty database on engine for one
 // test, removed when the test ends.
-func TestDSN(tb testing.TB, engine Engine) string {
+func DSN(tb testing.TB, engine sqlstore.Engine) string {
 	tb.Helper()
-	if engine == SQLite {
+	if engine == sqlstore.SQLite {
 		return filepath.Join(tb.TempDir(), "test.db")
 	}
-	base := os.Getenv(TestPostgresEnv)
+	base := os.Getenv(PostgresEnv)
 	if base == "" {
-		tb.Fatalf("%s is not set", TestPostgresEnv)
+		tb.Fatalf("%s is not set", PostgresEnv)
 	}
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
-		tb.Fatalf("%s: %v", TestPostgresEnv, err)
+		tb.Fatalf("%s: %v", PostgresEnv, err)
 	}
 	defer admin.Close()
 	var b [6]byte
 	rand.Read(b[:])
 	schema := "zt_" + hex.EncodeToString(b[:])
 	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		tb.Fatalf("cannot create a test schema on the PostgreSQL of %s: %v", TestPostgresEnv, err)
+		tb.Fatalf("cannot create a test schema on the PostgreSQL of %s: %v", PostgresEnv, err)
 	}
 	tb.Cleanup(func() {
 		admin, err := sql.Open("pgx", base)
@@ -74,7 +81,7 @@ func TestDSN(tb testing.TB, engine Engine) string {
 	})
 	u, err := url.Parse(base)
 	if err != nil {
-		tb.Fatalf("%s is not a URL: %v", TestPostgresEnv, err)
+		tb.Fatalf("%s is not a URL: %v", PostgresEnv, err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
