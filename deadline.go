@@ -1,6 +1,7 @@
 package zhufang
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
@@ -204,3 +205,20 @@ func NextDue(state IncidentState, due Deadlines, now time.Time) time.Time {
 // "acknowledged".
 var stateRank = map[IncidentState]int{StateReceived: 0, StateDispatched: 1, StateAcknowledged: 2, StateOnScene: 3,
 	StateHandling: 4, StateFeedback: 5, StateClosed: 6}
+
+// OpenDeadline is what the breach watcher needs of an open incident.
+type OpenDeadline struct {
+	IncidentID int64
+	State      IncidentState
+	Due        Deadlines
+}
+
+// BreachService records breaches of the 1-3-5 rule.
+type BreachService interface {
+	// FindOpenDeadlines lists the incidents not yet ended.
+	FindOpenDeadlines(ctx context.Context) ([]OpenDeadline, error)
+	// RaiseBreach records a breach and its event unless that stage of that
+	// incident was raised before; it reports whether this call raised it.
+	// Several watchers (one per node) may race: exactly one raises.
+	RaiseBreach(ctx context.Context, b Breach) (bool, error)
+}

@@ -268,3 +268,49 @@ func (db *DB) OverrideLane(ctx context.Context, id int64, lane zhufang.Lane, by,
 	}
 	return inc, tx.commit()
 }
+
+var _ zhufang.BreachService = (*DB)(nil)
+
+// FindOpenDeadlines lists the due times of every incident not yet ended.
+func (db *DB) FindOpenDeadlines(ctx context.Context) ([]zhufang.OpenDeadline, error) {
+	rows, err := db.query(ctx, `SELECT id, state, due_acknowledge, due_on_scene, due_handling FROM incidents
+		WHERE state NOT IN ('closed', 'cancelled', 'duplicate', 'redirected') ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []zhufang.OpenDeadline
+	for rows.Next() {
+		var d zhufang.OpenDeadline
+		var state string
+		if err := rows.Scan(&d.IncidentID, &state, timeColumn{&d.Due.Acknowledge}, timeColumn{&d.Due.OnScene}, timeColumn{&d.Due.Handling}); err != nil {
+			return nil, db.translate(err)
+		}
+		d.State = zhufang.IncidentState(state)
+		out = append(out, d)
+	}
+	return out, db.translate(rows.Err())
+}
+
+// RaiseBreach records a breach once: the alert table's key is the incident
+// and stage, so of several watchers racing exactly one inserts, and only
+// that one writes the event.
+func (db *DB) RaiseBreach(ctx context.Context, b zhufang.Breach) (bool, error) {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.rollback()
+	res, err := tx.exec(ctx, `INSERT INTO breach_alerts (incident_id, stage, due, raised_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (incident_id, stage) DO NOTHING`, b.IncidentID, string(b.Stage), db.timeArg(b.Due), db.timeArg(tx.now))
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if err := tx.addEvent(ctx, zhufang.TopicIncidentBreach, map[string]any{"breach": b, "raised_at": tx.now}); err != nil {
+		return false, err
+	}
+	return true, tx.commit()
+}

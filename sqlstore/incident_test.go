@@ -235,3 +235,57 @@ func TestOverrideLane(t *testing.T) {
 		})
 	}
 }
+
+// TestRaiseBreachOnce: several watchers (nodes) raise the same breach at
+// once; exactly one records it and writes its event.
+func TestRaiseBreachOnce(t *testing.T) {
+	for _, engine := range sqltest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db, bus := cityDB(t, engine)
+			events, stop := bus.Subscribe()
+			defer stop()
+			inc := prepared()
+			if err := db.CreateIncident(ctx, inc, "a"); err != nil {
+				t.Fatal(err)
+			}
+			nextEvent(t, events)
+			open, err := db.FindOpenDeadlines(ctx)
+			if err != nil || len(open) != 1 || open[0].IncidentID != inc.ID || !open[0].Due.OnScene.Equal(inc.Due.OnScene) {
+				t.Fatalf("open deadlines %+v, %v", open, err)
+			}
+			b := zhufang.Breach{IncidentID: inc.ID, Stage: zhufang.StageAcknowledge, Due: inc.Due.Acknowledge}
+			var wg sync.WaitGroup
+			raised := make([]bool, 5)
+			for i := range raised {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var err error
+					if raised[i], err = db.RaiseBreach(ctx, b); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			n := 0
+			for _, r := range raised {
+				if r {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("%d watchers raised the breach, want exactly 1", n)
+			}
+			if e := nextEvent(t, events); e.Topic != zhufang.TopicIncidentBreach {
+				t.Fatalf("event %s", e.Topic)
+			}
+			select {
+			case e := <-events:
+				t.Fatalf("a second event %s", e.Topic)
+			case <-time.After(200 * time.Millisecond):
+			}
+		})
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"zhufang/locate"
 	"zhufang/sqlstore"
 	"zhufang/tiling"
+	"zhufang/watch"
 	"zhufang/web"
 )
 
@@ -227,7 +228,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	bus := inmem.NewBus(256)
 	rctx, stopRelay := context.WithCancel(context.Background())
 	relay := db.StartRelay(rctx, bus, logger)
-	defer func() { stopRelay(); <-relay.Done() }()
+	watcher := &watch.Watcher{Store: db, Events: bus, Clock: zhufang.SystemClock{}, Logger: logger, MaxSleep: 15 * time.Second}
+	watched := make(chan struct{})
+	go func() { watcher.Run(rctx); close(watched) }()
+	defer func() { stopRelay(); <-relay.Done(); <-watched }()
 	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: triage, Zones: zhufang.DefaultZoneProfiles(), Clock: zhufang.SystemClock{}}
 	srv := &web.Server{Org: db, Locator: idx, Incidents: db, Intake: intake, Logger: logger, Ready: func(ctx context.Context) error {
 		v, err := db.SchemaVersion(ctx)
