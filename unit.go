@@ -1,0 +1,193 @@
+package zhufang
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// UnitKind is the kind of a patrol force (巡逻力量).
+type UnitKind string
+
+// Unit kinds.
+const (
+	UnitPatrolCar     UnitKind = "patrol_car"     // 巡逻车
+	UnitMotorcycle    UnitKind = "motorcycle"     // 铁骑
+	UnitFoot          UnitKind = "foot"           // 步巡
+	UnitGuardTeam     UnitKind = "guard_team"     // 保安队
+	UnitVolunteerTeam UnitKind = "volunteer_team" // 义警队
+	UnitDrone         UnitKind = "drone"          // 无人机
+)
+
+// UnitKinds lists every kind.
+var UnitKinds = []UnitKind{UnitPatrolCar, UnitMotorcycle, UnitFoot, UnitGuardTeam, UnitVolunteerTeam, UnitDrone}
+
+// Platform says which platform a unit answers to: the police platform
+// (区防) or the mass-prevention platform (群防).
+type Platform string
+
+// Platforms.
+const (
+	PlatformPolice Platform = "police" // 区防平台
+	PlatformMass   Platform = "mass"   // 群防平台
+)
+
+// UnitStatus is where a unit stands.
+type UnitStatus string
+
+// Unit statuses.
+const (
+	UnitAvailable  UnitStatus = "available"
+	UnitDispatched UnitStatus = "dispatched"
+	UnitEnRoute    UnitStatus = "en_route"
+	UnitOnScene    UnitStatus = "on_scene"
+	UnitBusy       UnitStatus = "busy"
+	UnitReturning  UnitStatus = "returning"
+	UnitOffDuty    UnitStatus = "off_duty"
+)
+
+// UnitStatuses lists every status.
+var UnitStatuses = []UnitStatus{UnitAvailable, UnitDispatched, UnitEnRoute, UnitOnScene, UnitBusy, UnitReturning, UnitOffDuty}
+
+var unitTransitions = map[UnitStatus][]UnitStatus{
+	UnitAvailable:  {UnitDispatched, UnitBusy, UnitOffDuty},
+	UnitDispatched: {UnitEnRoute, UnitOnScene, UnitAvailable},
+	UnitEnRoute:    {UnitOnScene, UnitAvailable},
+	UnitOnScene:    {UnitBusy, UnitReturning, UnitAvailable},
+	UnitBusy:       {UnitReturning, UnitAvailable},
+	UnitReturning:  {UnitAvailable, UnitDispatched},
+	UnitOffDuty:    {UnitAvailable},
+}
+
+// CheckUnitTransition returns ECONFLICT when a unit may not move from one
+// status to another, naming the legal ones.
+func CheckUnitTransition(from, to UnitStatus) error {
+	if !slices.Contains(UnitStatuses, to) {
+		return Errorf(EINVALID, "unknown unit status %q", to)
+	}
+	if slices.Contains(unitTransitions[from], to) {
+		return nil
+	}
+	names := make([]string, 0, len(unitTransitions[from]))
+	for _, s := range unitTransitions[from] {
+		names = append(names, string(s))
+	}
+	return Errorf(ECONFLICT, "unit cannot go from %s to %s; from %s it can go to %s", from, to, from, strings.Join(names, ", "))
+}
+
+// Recommendable reports whether a unit in this status can be sent to a new
+// incident: available, or returning from one.
+func (s UnitStatus) Recommendable() bool { return s == UnitAvailable || s == UnitReturning }
+
+// Capabilities a unit may have.
+const (
+	CapArmed     = "armed"     // 配枪
+	CapMedical   = "medical"   // 急救
+	CapTraffic   = "traffic"   // 交通
+	CapRescue    = "rescue"    // 救援
+	CapMediation = "mediation" // 调解
+	CapK9        = "k9"        // 警犬
+)
+
+// Unit is one patrol force: a car, a motorcycle, a foot patrol, a guard or
+// volunteer team, a drone.
+type Unit struct {
+	ID           int64      `json:"id"`
+	CallSign     string     `json:"call_sign"`
+	Kind         UnitKind   `json:"kind"`
+	Platform     Platform   `json:"platform"`
+	StationID    int64      `json:"station_id"`
+	CompanyID    int64      `json:"company_id,omitempty"`   // a guard team's security company
+	CommunityID  int64      `json:"community_id,omitempty"` // a volunteer team's community
+	Capabilities []string   `json:"capabilities"`
+	Crew         int        `json:"crew"`
+	Status       UnitStatus `json:"status"`
+	Position     Point      `json:"position"`
+	PositionAt   time.Time  `json:"position_at,omitzero"`
+}
+
+// Validate checks the unit's own fields.
+func (u *Unit) Validate() error {
+	if !slices.Contains(UnitKinds, u.Kind) {
+		return Errorf(EINVALID, "unit kind %q is not known", u.Kind)
+	}
+	if u.Platform != PlatformPolice && u.Platform != PlatformMass {
+		return Errorf(EINVALID, "unit platform %q must be police or mass", u.Platform)
+	}
+	if (u.Kind == UnitGuardTeam || u.Kind == UnitVolunteerTeam) != (u.Platform == PlatformMass) {
+		return Errorf(EINVALID, "guard and volunteer teams, and only they, belong to the mass-prevention platform")
+	}
+	if u.Kind == UnitGuardTeam && u.CompanyID == 0 {
+		return Errorf(EINVALID, "a guard team needs its security company")
+	}
+	if !slices.Contains(UnitStatuses, u.Status) {
+		return Errorf(EINVALID, "unit status %q is not known", u.Status)
+	}
+	if strings.TrimSpace(u.CallSign) == "" || len(u.CallSign) > 40 || u.StationID == 0 || u.Crew < 0 || u.Crew > 200 {
+		return Errorf(EINVALID, "unit needs a call sign, a home station and a crew of 0 to 200")
+	}
+	if !u.Position.IsZero() {
+		return u.Position.Validate()
+	}
+	return nil
+}
+
+// Has reports whether the unit has every capability asked for.
+func (u *Unit) Has(caps []string) bool {
+	for _, c := range caps {
+		if !slices.Contains(u.Capabilities, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// PositionReport is one position a device reports for its unit.
+type PositionReport struct {
+	UnitID  int64     `json:"unit_id"`
+	At      time.Time `json:"at"`
+	Point   Point     `json:"position"`
+	Speed   float64   `json:"speed,omitempty"`   // m/s
+	Heading float64   `json:"heading,omitempty"` // degrees from north
+}
+
+// Validate checks a report against now: a position on the planet, a time
+// neither in the future nor long past.
+func (p *PositionReport) Validate(now time.Time) error {
+	if p.UnitID <= 0 {
+		return Errorf(EINVALID, "unit_id is required")
+	}
+	if err := p.Point.Validate(); err != nil {
+		return err
+	}
+	if p.At.IsZero() {
+		return Errorf(EINVALID, "a position report needs its time")
+	}
+	if p.At.After(now.Add(time.Minute)) {
+		return Errorf(EINVALID, "position time %s is in the future", p.At.Format(time.RFC3339))
+	}
+	if p.At.Before(now.Add(-24 * time.Hour)) {
+		return Errorf(EINVALID, "position time %s is more than a day old", p.At.Format(time.RFC3339))
+	}
+	if p.Speed < 0 || p.Speed > 150 || p.Heading < 0 || p.Heading >= 360 {
+		return Errorf(EINVALID, "speed must be 0..150 m/s and heading 0..360 degrees")
+	}
+	return nil
+}
+
+// Recommendation is one unit proposed for an incident.
+type Recommendation struct {
+	UnitID   int64         `json:"unit_id"`
+	CallSign string        `json:"call_sign"`
+	Kind     UnitKind      `json:"kind"`
+	ETA      time.Duration `json:"eta"`
+	Meters   float64       `json:"meters"`
+	Reason   string        `json:"reason"`
+}
+
+// UnitService keeps units.
+type UnitService interface {
+	FindUnits(ctx context.Context, stationID int64) ([]*Unit, error)
+	FindUnitByID(ctx context.Context, id int64) (*Unit, error)
+}
