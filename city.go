@@ -108,6 +108,13 @@ func (c *City) Validate() error {
 			return err
 		}
 	}
+	for _, u := range c.Units {
+		if err := first("unit "+u.CallSign, u.Validate(), ck.add("unit", u.ID), ck.unique("unit", u.CallSign),
+			ck.ref("station", u.StationID, false), ck.ref("security company", u.CompanyID, true),
+			ck.ref("community", u.CommunityID, true)); err != nil {
+			return err
+		}
+	}
 	for _, m := range c.Members {
 		if err := first(fmt.Sprintf("member %d", m.ID), m.Validate(), ck.add("member", m.ID),
 			ck.ref("community", m.CommunityID, false), ck.ref("security company", m.CompanyID, true),

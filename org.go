@@ -412,6 +412,7 @@ type City struct {
 	Companies   []*SecurityCompany
 	Teams       []*Team
 	Members     []*Member
+	Units       []*Unit
 }
 
 // OrgSummary counts the organisation by kind. It is what `zhufang demo
@@ -440,6 +441,9 @@ type OrgSummary struct {
 	GridWorkers           int   `json:"grid_workers"`
 	Mediators             int   `json:"mediators"`
 	Population            int64 `json:"population"`
+	Units                 int   `json:"units"`
+	PoliceUnits           int   `json:"police_units"`
+	MassUnits             int   `json:"mass_units"`
 }
 
 // AreaRef names one level of a jurisdiction.

@@ -74,7 +74,7 @@ func Build(opt Options) (*zhufang.City, error) {
 		comms:    map[int64][]*zhufang.Community{},
 	}
 	steps := []func() error{b.placeTownships, b.bureausAndStations, b.stationCells, b.communities,
-		b.grids, b.officers, b.companiesAndTeams, b.members}
+		b.grids, b.officers, b.companiesAndTeams, b.members, b.fleet}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err

@@ -9,7 +9,7 @@ import (
 
 // orgTables lists the organisation's tables, parents before children.
 var orgTables = []string{"bureaus", "stations", "sub_units", "police_offices", "communities", "grids",
-	"officers", "security_companies", "teams", "members"}
+	"officers", "security_companies", "teams", "members", "units"}
 
 // ImportCity stores a whole organisation in one transaction, with the IDs
 // the city carries. The database must hold no organisation yet (ECONFLICT
@@ -122,6 +122,13 @@ func (tx *Tx) importRows(ctx context.Context, c *zhufang.City) error {
 				return []any{m.ID, string(m.Kind), m.Name, m.Phone, m.CommunityID, nullID(m.CompanyID), nullID(m.TeamID), nullID(m.GridID), m.Home.Lon, m.Home.Lat}
 			})
 		},
+		func() error {
+			return tx.insertRows(ctx, "units", "id, call_sign, kind, platform, station_id, company_id, community_id, capabilities, crew, status, lon, lat, updated_at", len(c.Units), func(i int) []any {
+				u := c.Units[i]
+				return []any{u.ID, u.CallSign, string(u.Kind), string(u.Platform), u.StationID, nullID(u.CompanyID), nullID(u.CommunityID),
+					strings.Join(u.Capabilities, ","), u.Crew, string(u.Status), u.Position.Lon, u.Position.Lat, now}
+			})
+		},
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -192,7 +199,8 @@ func (db *DB) ClearOrg(ctx context.Context) error {
 
 func (tx *Tx) clearCity(ctx context.Context) error {
 	// The city's incidents hang on its communities and go with them.
-	tables := append(append([]string{}, orgTables...), "incidents", "incident_transitions", "breach_alerts")
+	tables := append(append([]string{}, orgTables...), "incidents", "incident_transitions", "breach_alerts",
+		"devices", "unit_tracks", "assignments")
 	if tx.db.engine == Postgres {
 		// One TRUNCATE of all tables skips the per-row foreign-key checks
 		// that make deleting a city row by row take seconds.

@@ -276,12 +276,15 @@ func (db *DB) OrgSummary(ctx context.Context) (*zhufang.OrgSummary, error) {
 		(SELECT count(*) FROM members WHERE kind = 'volunteer'),
 		(SELECT count(*) FROM members WHERE kind = 'grid_worker'),
 		(SELECT count(*) FROM members WHERE kind = 'mediator'),
-		(SELECT COALESCE(SUM(population), 0) FROM communities)`).Scan(
+		(SELECT COALESCE(SUM(population), 0) FROM communities),
+		(SELECT count(*) FROM units),
+		(SELECT count(*) FROM units WHERE platform = 'police'),
+		(SELECT count(*) FROM units WHERE platform = 'mass')`).Scan(
 		&s.CityBureaus, &s.CountyBureaus, &s.Stations, &s.SubUnits, &s.UrbanOffices, &s.RuralOffices,
 		&s.UrbanCommunities, &s.Villages, &s.Grids, &s.Officers, &s.PoliceOfficers, &s.AuxiliaryOfficers,
 		&s.CommunityOfficers, &s.VillageAuxiliaries, &s.SecondedOfficers, &s.SecurityCompanies,
 		&s.CommunityPoliceTeams, &s.MassPreventionMembers, &s.Guards, &s.Volunteers, &s.GridWorkers,
-		&s.Mediators, &s.Population)
+		&s.Mediators, &s.Population, &s.Units, &s.PoliceUnits, &s.MassUnits)
 	if err != nil {
 		return nil, db.translate(err)
 	}

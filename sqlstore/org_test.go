@@ -53,6 +53,12 @@ func smallCity() *zhufang.City {
 			{ID: 3, Kind: zhufang.MemberGridWorker, Name: "王磊", CommunityID: 1, GridID: 1, Home: zhufang.Point{Lon: 111.55, Lat: 26.35}},
 			{ID: 4, Kind: zhufang.MemberMediator, Name: "刘洋", CommunityID: 2, Home: zhufang.Point{Lon: 111.65, Lat: 26.45}},
 		},
+		Units: []*zhufang.Unit{
+			{ID: 1, CallSign: "梅湾巡01", Kind: zhufang.UnitPatrolCar, Platform: zhufang.PlatformPolice, StationID: 1,
+				Capabilities: []string{"armed"}, Crew: 2, Status: zhufang.UnitAvailable, Position: pt(111.6, 26.4)},
+			{ID: 2, CallSign: "保001-1", Kind: zhufang.UnitGuardTeam, Platform: zhufang.PlatformMass, StationID: 1, CompanyID: 1,
+				Capabilities: []string{}, Crew: 4, Status: zhufang.UnitAvailable, Position: pt(111.55, 26.35)},
+		},
 	}
 }
 
@@ -73,7 +79,8 @@ func TestImportCitySummaryAndRead(t *testing.T) {
 			want := &zhufang.OrgSummary{CityBureaus: 1, CountyBureaus: 1, Stations: 1, SubUnits: 1, UrbanOffices: 1, RuralOffices: 1,
 				UrbanCommunities: 1, Villages: 1, Grids: 1, Officers: 2, PoliceOfficers: 1, AuxiliaryOfficers: 1,
 				CommunityOfficers: 1, VillageAuxiliaries: 1, SecondedOfficers: 1, SecurityCompanies: 1, CommunityPoliceTeams: 1,
-				MassPreventionMembers: 4, Guards: 1, Volunteers: 1, GridWorkers: 1, Mediators: 1, Population: 13200}
+				MassPreventionMembers: 4, Guards: 1, Volunteers: 1, GridWorkers: 1, Mediators: 1, Population: 13200,
+				Units: 2, PoliceUnits: 1, MassUnits: 1}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("summary (-want +got):\n%s", diff)
 			}

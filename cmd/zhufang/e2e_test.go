@@ -183,7 +183,8 @@ func TestDemoCommand(t *testing.T) {
 	}
 }
 
-// dump renders every organisation table, creation times aside, as text.
+// dump renders every organisation table, creation and update times aside,
+// as text.
 func dump(t *testing.T, engine sqlstore.Engine, dsn string) string {
 	t.Helper()
 	driver := "sqlite"
@@ -197,7 +198,7 @@ func dump(t *testing.T, engine sqlstore.Engine, dsn string) string {
 	defer db.Close()
 	var b strings.Builder
 	for _, table := range []string{"bureaus", "stations", "sub_units", "police_offices", "communities", "grids",
-		"officers", "security_companies", "teams", "members"} {
+		"officers", "security_companies", "teams", "members", "units"} {
 		rows, err := db.Query(`SELECT * FROM ` + table + ` ORDER BY id`)
 		if err != nil {
 			t.Fatal(err)
@@ -214,7 +215,7 @@ func dump(t *testing.T, engine sqlstore.Engine, dsn string) string {
 				t.Fatal(err)
 			}
 			for i, c := range cols {
-				if c == "created_at" {
+				if c == "created_at" || c == "updated_at" {
 					continue
 				}
 				if v, ok := vals[i].([]byte); ok {

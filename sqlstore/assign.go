@@ -1,0 +1,239 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"zhufang"
+)
+
+// Event topics of units and assignments.
+const (
+	TopicAssignment = "assignment"
+	TopicUnitStatus = "unit.status"
+)
+
+const assignmentColumns = `id, incident_id, unit_id, state, role, assigned_by, eta_seconds, created_at, updated_at`
+
+func scanAssignment(sc interface{ Scan(...any) error }) (*zhufang.Assignment, error) {
+	a := &zhufang.Assignment{}
+	var state string
+	var eta int64
+	if err := sc.Scan(&a.ID, &a.IncidentID, &a.UnitID, &state, &a.Role, &a.AssignedBy, &eta, timeColumn{&a.CreatedAt}, timeColumn{&a.UpdatedAt}); err != nil {
+		return nil, err
+	}
+	a.State, a.ETA = zhufang.AssignmentState(state), time.Duration(eta)*time.Second
+	return a, nil
+}
+
+// Assign sends a unit to an incident. The unit's status moves from
+// available (or returning) to dispatched in an UPDATE that names the
+// statuses it expects, and the active-assignment index backs it: of two
+// dispatchers assigning one unit at once exactly one succeeds, the other
+// gets ECONFLICT. A received incident becomes dispatched.
+func (db *DB) Assign(ctx context.Context, a *zhufang.Assignment) error {
+	if err := validateAssignment(a); err != nil {
+		return err
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.rollback()
+	inc, err := scanIncident(tx.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, a.IncidentID))
+	if err == sql.ErrNoRows {
+		return zhufang.Errorf(zhufang.ENOTFOUND, "incident %d does not exist", a.IncidentID)
+	}
+	if err != nil {
+		return db.translate(err)
+	}
+	if inc.State.Terminal() {
+		return zhufang.Errorf(zhufang.ECONFLICT, "incident %d is %s; no unit can be sent", a.IncidentID, inc.State)
+	}
+	if err := tx.mustExist(ctx, "units", "unit", a.UnitID); err != nil {
+		return err
+	}
+	res, err := tx.exec(ctx, `UPDATE units SET status = 'dispatched', updated_at = ? WHERE id = ? AND status IN ('available', 'returning')`,
+		db.timeArg(tx.now), a.UnitID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return zhufang.Errorf(zhufang.ECONFLICT, "unit %d is not available: another dispatcher may have sent it", a.UnitID)
+	}
+	a.State, a.CreatedAt, a.UpdatedAt = zhufang.AssignAssigned, tx.now, tx.now
+	err = tx.queryRow(ctx, `INSERT INTO assignments (incident_id, unit_id, state, role, assigned_by, eta_seconds, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, a.IncidentID, a.UnitID, string(a.State), a.Role, a.AssignedBy,
+		int64(a.ETA/time.Second), db.timeArg(tx.now), db.timeArg(tx.now)).Scan(&a.ID)
+	if err != nil {
+		return db.translate(err) // the active-assignment index: ECONFLICT
+	}
+	if err := tx.followIncident(ctx, inc, zhufang.AssignAssigned, a.AssignedBy); err != nil {
+		return err
+	}
+	if err := tx.addEvent(ctx, TopicAssignment, map[string]any{"assignment": a, "unit_status": zhufang.UnitDispatched}); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+func validateAssignment(a *zhufang.Assignment) error {
+	if a.IncidentID <= 0 || a.UnitID <= 0 {
+		return zhufang.Errorf(zhufang.EINVALID, "an assignment needs an incident and a unit")
+	}
+	if a.Role == "" {
+		a.Role = "primary"
+	}
+	if a.Role != "primary" && a.Role != "first_responder" {
+		return zhufang.Errorf(zhufang.EINVALID, "assignment role %q must be primary or first_responder", a.Role)
+	}
+	if a.ETA < 0 || a.ETA > 24*time.Hour {
+		return zhufang.Errorf(zhufang.EINVALID, "eta must be between 0 and a day")
+	}
+	if a.AssignedBy == "" || len(a.AssignedBy) > 100 {
+		return zhufang.Errorf(zhufang.EINVALID, "assigned_by must name the dispatcher")
+	}
+	return nil
+}
+
+// followIncident moves the incident as far as the assignment state implies,
+// recording the transitions on the way: the first unit to acknowledge
+// acknowledges the incident; arriving puts it on scene.
+func (tx *Tx) followIncident(ctx context.Context, inc *zhufang.Incident, s zhufang.AssignmentState, actor string) error {
+	target := zhufang.IncidentStateFor(s)
+	if target == "" {
+		return nil
+	}
+	path := []zhufang.IncidentState{zhufang.StateDispatched, zhufang.StateAcknowledged, zhufang.StateOnScene}
+	for _, step := range path {
+		if zhufang.CanTransition(inc.State, step) {
+			res, err := tx.exec(ctx, `UPDATE incidents SET state = ?, updated_at = ? WHERE id = ? AND state = ?`,
+				string(step), tx.db.timeArg(tx.now), inc.ID, string(inc.State))
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return zhufang.Errorf(zhufang.ECONFLICT, "incident %d changed meanwhile; try again", inc.ID)
+			}
+			t := zhufang.Transition{IncidentID: inc.ID, From: inc.State, To: step, At: tx.now, Actor: actor}
+			if err := tx.addTransition(ctx, t); err != nil {
+				return err
+			}
+			if err := tx.addEvent(ctx, zhufang.TopicIncidentTransition, map[string]any{"transition": t}); err != nil {
+				return err
+			}
+			inc.State = step
+		}
+		if step == target {
+			return nil
+		}
+	}
+	return nil
+}
+
+// AdvanceAssignment moves an assignment on, from the unit's device or by a
+// dispatcher, and its unit and incident with it.
+func (db *DB) AdvanceAssignment(ctx context.Context, id int64, to zhufang.AssignmentState, actor string) (*zhufang.Assignment, error) {
+	if actor == "" || len(actor) > 100 {
+		return nil, zhufang.Errorf(zhufang.EINVALID, "actor must name who acts")
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.rollback()
+	a, err := scanAssignment(tx.queryRow(ctx, `SELECT `+assignmentColumns+` FROM assignments WHERE id = ?`, id))
+	if err == sql.ErrNoRows {
+		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "assignment %d does not exist", id)
+	}
+	if err != nil {
+		return nil, db.translate(err)
+	}
+	if err := zhufang.CheckAssignmentTransition(a.State, to); err != nil {
+		return nil, err
+	}
+	res, err := tx.exec(ctx, `UPDATE assignments SET state = ?, updated_at = ? WHERE id = ? AND state = ?`,
+		string(to), db.timeArg(tx.now), id, string(a.State))
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, zhufang.Errorf(zhufang.ECONFLICT, "assignment %d changed meanwhile; reload it", id)
+	}
+	a.State, a.UpdatedAt = to, tx.now
+	unitStatus := zhufang.UnitStatusFor(to)
+	if _, err := tx.exec(ctx, `UPDATE units SET status = ?, updated_at = ? WHERE id = ?`, string(unitStatus), db.timeArg(tx.now), a.UnitID); err != nil {
+		return nil, err
+	}
+	inc, err := scanIncident(tx.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, a.IncidentID))
+	if err != nil {
+		return nil, db.translate(err)
+	}
+	if !inc.State.Terminal() {
+		if err := tx.followIncident(ctx, inc, to, actor); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.addEvent(ctx, TopicAssignment, map[string]any{"assignment": a, "unit_status": unitStatus}); err != nil {
+		return nil, err
+	}
+	return a, tx.commit()
+}
+
+// FindAssignments returns an incident's assignments, oldest first.
+func (db *DB) FindAssignments(ctx context.Context, incidentID int64) ([]*zhufang.Assignment, error) {
+	rows, err := db.query(ctx, `SELECT `+assignmentColumns+` FROM assignments WHERE incident_id = ? ORDER BY id`, incidentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*zhufang.Assignment
+	for rows.Next() {
+		a, err := scanAssignment(rows)
+		if err != nil {
+			return nil, db.translate(err)
+		}
+		out = append(out, a)
+	}
+	return out, db.translate(rows.Err())
+}
+
+// SetUnitStatus changes a unit's status outside an assignment (off duty,
+// busy, back on duty), checked against the status machine.
+func (db *DB) SetUnitStatus(ctx context.Context, id int64, to zhufang.UnitStatus, actor string) (*zhufang.Unit, error) {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.rollback()
+	u, err := scanUnit(tx.queryRow(ctx, `SELECT `+unitColumns+` FROM units WHERE id = ?`, id))
+	if err == sql.ErrNoRows {
+		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "unit %d does not exist", id)
+	}
+	if err != nil {
+		return nil, db.translate(err)
+	}
+	if err := zhufang.CheckUnitTransition(u.Status, to); err != nil {
+		return nil, err
+	}
+	var active int
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM assignments WHERE unit_id = ? AND state NOT IN ('cleared', 'cancelled')`, id).Scan(&active); err != nil {
+		return nil, db.translate(err)
+	}
+	if active > 0 {
+		return nil, zhufang.Errorf(zhufang.ECONFLICT, "unit %d is on an assignment; advance the assignment instead", id)
+	}
+	res, err := tx.exec(ctx, `UPDATE units SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, string(to), db.timeArg(tx.now), id, string(u.Status))
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, zhufang.Errorf(zhufang.ECONFLICT, "unit %d changed meanwhile; reload it", id)
+	}
+	u.Status = to
+	if err := tx.addEvent(ctx, TopicUnitStatus, map[string]any{"unit_id": id, "status": to, "actor": actor}); err != nil {
+		return nil, err
+	}
+	return u, tx.commit()
+}
