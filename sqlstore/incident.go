@@ -314,3 +314,52 @@ func (db *DB) RaiseBreach(ctx context.Context, b zhufang.Breach) (bool, error) {
 	}
 	return true, tx.commit()
 }
+
+var _ zhufang.ComplianceService = (*DB)(nil)
+
+// FindClockedIncidents returns the incidents received in [from, to) with
+// their transitions, in two queries.
+func (db *DB) FindClockedIncidents(ctx context.Context, from, to time.Time) ([]zhufang.ClockedIncident, error) {
+	rows, err := db.query(ctx, `SELECT id, COALESCE(station_id, 0), zone, received_at, state, due_acknowledge, due_on_scene, due_handling
+		FROM incidents WHERE received_at >= ? AND received_at < ? ORDER BY id`, db.timeArg(from), db.timeArg(to))
+	if err != nil {
+		return nil, err
+	}
+	var out []zhufang.ClockedIncident
+	index := map[int64]int{}
+	for rows.Next() {
+		var c zhufang.ClockedIncident
+		var zone, state string
+		if err := rows.Scan(&c.ID, &c.StationID, &zone, timeColumn{&c.ReceivedAt}, &state,
+			timeColumn{&c.Due.Acknowledge}, timeColumn{&c.Due.OnScene}, timeColumn{&c.Due.Handling}); err != nil {
+			rows.Close()
+			return nil, db.translate(err)
+		}
+		c.Zone, c.State = zhufang.ZoneKind(zone), zhufang.IncidentState(state)
+		index[c.ID] = len(out)
+		out = append(out, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, db.translate(err)
+	}
+	trows, err := db.query(ctx, `SELECT t.incident_id, t.from_state, t.to_state, t.at, t.actor, t.note
+		FROM incident_transitions t JOIN incidents i ON i.id = t.incident_id
+		WHERE i.received_at >= ? AND i.received_at < ? ORDER BY t.id`, db.timeArg(from), db.timeArg(to))
+	if err != nil {
+		return nil, err
+	}
+	defer trows.Close()
+	for trows.Next() {
+		var t zhufang.Transition
+		var f, s string
+		if err := trows.Scan(&t.IncidentID, &f, &s, timeColumn{&t.At}, &t.Actor, &t.Note); err != nil {
+			return nil, db.translate(err)
+		}
+		t.From, t.To = zhufang.IncidentState(f), zhufang.IncidentState(s)
+		if i, ok := index[t.IncidentID]; ok {
+			out[i].Transitions = append(out[i].Transitions, t)
+		}
+	}
+	return out, db.translate(trows.Err())
+}

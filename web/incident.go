@@ -179,3 +179,52 @@ func (s *Server) listCategories(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"categories": s.Intake.Categories.All()})
 	return nil
 }
+
+// parseDay reads a date (China time) or an RFC 3339 time.
+func parseDay(v, name string) (time.Time, error) {
+	if t, err := time.ParseInLocation("2006-01-02", v, chinaTime); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, zhufang.Errorf(zhufang.EINVALID, "%s must be a date YYYY-MM-DD or an RFC 3339 time", name)
+}
+
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+// compliance reports 1-3-5 standing grouped by zone, station, day or month
+// over a period (default: the last 7 days).
+func (s *Server) compliance(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	now := s.Intake.Clock.Now()
+	from, to := now.AddDate(0, 0, -7), now
+	var err error
+	if v := q.Get("from"); v != "" {
+		if from, err = parseDay(v, "from"); err != nil {
+			return err
+		}
+	}
+	if v := q.Get("to"); v != "" {
+		if to, err = parseDay(v, "to"); err != nil {
+			return err
+		}
+	}
+	if !to.After(from) || to.Sub(from) > 366*24*time.Hour {
+		return zhufang.Errorf(zhufang.EINVALID, "the period must run forwards and last at most a year")
+	}
+	by := q.Get("by")
+	if by == "" {
+		by = "zone"
+	}
+	incs, err := s.Compliance.FindClockedIncidents(r.Context(), from, to)
+	if err != nil {
+		return err
+	}
+	rows, err := zhufang.AggregateCompliance(incs, by, now)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"from": from, "to": to, "by": by, "rows": rows})
+	return nil
+}

@@ -20,6 +20,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/incidents/{id}", s.api(s.getIncident))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/transitions", s.api(s.transitionIncident))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/lane", s.api(s.overrideLane))
+	mux.HandleFunc("GET /api/v1/compliance", s.api(s.compliance))
 	mux.HandleFunc("GET /api/", s.api(s.apiNotFound))
 	mux.HandleFunc("GET /{$}", s.page(s.home))
 	return securityHeaders(jsonMuxErrors(mux))

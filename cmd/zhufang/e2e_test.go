@@ -313,6 +313,20 @@ func checkIncidentAPI(t *testing.T, base string) {
 	if code := getJSON(t, base+"/api/v1/incidents?state=closed", &list); code != 200 || len(list.Incidents) != 1 || list.Incidents[0].ID != inc.ID {
 		t.Fatalf("list of closed: %d %+v", code, list)
 	}
+	var report struct {
+		Rows []struct {
+			Key       string
+			Incidents int
+			Met       map[string]int
+		}
+	}
+	if code := getJSON(t, base+"/api/v1/compliance?by=zone", &report); code != 200 || len(report.Rows) != 1 ||
+		report.Rows[0].Key != "urban_core" || report.Rows[0].Incidents != 1 || report.Rows[0].Met["handling"] != 1 {
+		t.Fatalf("compliance: %d %+v", code, report)
+	}
+	if code := getJSON(t, base+"/api/v1/compliance?by=weather", nil); code != 400 {
+		t.Fatalf("compliance by weather: %d", code)
+	}
 	var cats struct{ Categories []zhufang.Category }
 	if code := getJSON(t, base+"/api/v1/categories", &cats); code != 200 || len(cats.Categories) != 104 {
 		t.Fatalf("categories: %d, %d", code, len(cats.Categories))

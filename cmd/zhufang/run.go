@@ -233,7 +233,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	go func() { watcher.Run(rctx); close(watched) }()
 	defer func() { stopRelay(); <-relay.Done(); <-watched }()
 	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: triage, Zones: zhufang.DefaultZoneProfiles(), Clock: zhufang.SystemClock{}}
-	srv := &web.Server{Org: db, Locator: idx, Incidents: db, Intake: intake, Logger: logger, Ready: func(ctx context.Context) error {
+	srv := &web.Server{Org: db, Locator: idx, Incidents: db, Compliance: db, Intake: intake, Logger: logger, Ready: func(ctx context.Context) error {
 		v, err := db.SchemaVersion(ctx)
 		if err != nil {
 			return err
