@@ -187,9 +187,14 @@ func newLineWriter() *lineWriter {
 
 func (lw *lineWriter) Write(p []byte) (int, error) { return lw.w.Write(p) }
 
+// startServeB is startServe for benchmarks.
+func startServeB(b *testing.B, args ...string) (string, func() error) {
+	return startServe(b, args...)
+}
+
 // startServe runs `zhufang serve` with args on a free port and returns its
 // base URL and a function that stops it and reports run's error.
-func startServe(t *testing.T, args ...string) (string, func() error) {
+func startServe(t testing.TB, args ...string) (string, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	lw := newLineWriter()
