@@ -17,6 +17,7 @@ import (
 	"zhufang/demo"
 	"zhufang/inmem"
 	"zhufang/locate"
+	"zhufang/natsbus"
 	"zhufang/sqlstore"
 	"zhufang/tiling"
 	"zhufang/watch"
@@ -204,9 +205,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			logger.Info("demo city built", "seconds", fmt.Sprintf("%.2f", took.Seconds()))
 		}
 	}
-	if cfg.NATS != "" {
-		logger.Warn("--nats is accepted but this version publishes no events yet", "nats", redactURL(cfg.NATS))
-	}
 	idx, nAreas, err := loadIndex(ctx, db)
 	if err != nil {
 		return err
@@ -225,7 +223,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	}
-	bus := inmem.NewBus(256)
+	var bus zhufang.EventService = inmem.NewBus(256)
+	if cfg.NATS != "" {
+		nb, err := natsbus.Open(ctx, cfg.NATS, natsbus.Options{Logger: logger})
+		if err != nil {
+			return err
+		}
+		defer nb.Close()
+		bus = nb
+		logger.Info("events over NATS JetStream", "nats", redactURL(cfg.NATS))
+	}
 	rctx, stopRelay := context.WithCancel(context.Background())
 	relay := db.StartRelay(rctx, bus, logger)
 	watcher := &watch.Watcher{Store: db, Events: bus, Clock: zhufang.SystemClock{}, Logger: logger, MaxSleep: 15 * time.Second}
