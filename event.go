@@ -12,6 +12,9 @@ const (
 	TopicIncidentTransition = "incident.transition"
 	TopicIncidentLane       = "incident.lane"
 	TopicIncidentBreach     = "incident.breach"
+	TopicAssignment         = "assignment"     // payload {"assignment", "unit_status"}
+	TopicUnitStatus         = "unit.status"    // payload {"unit_id", "status", "actor"}
+	TopicUnitPositions      = "unit.positions" // payload {"reports": [...]}, published directly, not through the outbox
 )
 
 // Event is one change, written to the outbox in the transaction that made

@@ -8,12 +8,6 @@ import (
 	"zhufang"
 )
 
-// Event topics of units and assignments.
-const (
-	TopicAssignment = "assignment"
-	TopicUnitStatus = "unit.status"
-)
-
 const assignmentColumns = `id, incident_id, unit_id, state, role, assigned_by, eta_seconds, created_at, updated_at`
 
 func scanAssignment(sc interface{ Scan(...any) error }) (*zhufang.Assignment, error) {
@@ -72,7 +66,7 @@ func (db *DB) Assign(ctx context.Context, a *zhufang.Assignment) error {
 	if err := tx.followIncident(ctx, inc, zhufang.AssignAssigned, a.AssignedBy); err != nil {
 		return err
 	}
-	if err := tx.addEvent(ctx, TopicAssignment, map[string]any{"assignment": a, "unit_status": zhufang.UnitDispatched}); err != nil {
+	if err := tx.addEvent(ctx, zhufang.TopicAssignment, map[string]any{"assignment": a, "unit_status": zhufang.UnitDispatched}); err != nil {
 		return err
 	}
 	return tx.commit()
@@ -175,7 +169,7 @@ func (db *DB) AdvanceAssignment(ctx context.Context, id int64, to zhufang.Assign
 			return nil, err
 		}
 	}
-	if err := tx.addEvent(ctx, TopicAssignment, map[string]any{"assignment": a, "unit_status": unitStatus}); err != nil {
+	if err := tx.addEvent(ctx, zhufang.TopicAssignment, map[string]any{"assignment": a, "unit_status": unitStatus}); err != nil {
 		return nil, err
 	}
 	return a, tx.commit()
@@ -232,7 +226,7 @@ func (db *DB) SetUnitStatus(ctx context.Context, id int64, to zhufang.UnitStatus
 		return nil, zhufang.Errorf(zhufang.ECONFLICT, "unit %d changed meanwhile; reload it", id)
 	}
 	u.Status = to
-	if err := tx.addEvent(ctx, TopicUnitStatus, map[string]any{"unit_id": id, "status": to, "actor": actor}); err != nil {
+	if err := tx.addEvent(ctx, zhufang.TopicUnitStatus, map[string]any{"unit_id": id, "status": to, "actor": actor}); err != nil {
 		return nil, err
 	}
 	return u, tx.commit()
