@@ -85,4 +85,6 @@ type AssignmentService interface {
 	// with it.
 	AdvanceAssignment(ctx context.Context, id int64, to AssignmentState, actor string) (*Assignment, error)
 	FindAssignments(ctx context.Context, incidentID int64) ([]*Assignment, error)
+	// FindAssignmentByID returns ENOTFOUND for an unknown ID.
+	FindAssignmentByID(ctx context.Context, id int64) (*Assignment, error)
 }

@@ -191,3 +191,43 @@ type UnitService interface {
 	FindUnits(ctx context.Context, stationID int64) ([]*Unit, error)
 	FindUnitByID(ctx context.Context, id int64) (*Unit, error)
 }
+
+// LiveUnit is a unit as the live picture holds it, with whether its
+// position is too old to trust.
+type LiveUnit struct {
+	Unit
+	Stale bool `json:"stale"`
+}
+
+// RecommendQuery asks for units to send to an incident.
+type RecommendQuery struct {
+	At        Point
+	Zone      ZoneKind
+	StationID int64 // the incident's own station, preferred on ties
+	K         int
+	Needs     []string
+}
+
+// Fleet is one node's live picture of the units: positions, statuses, and
+// the recommendation engine on top.
+type Fleet interface {
+	// Apply takes a position report; the newest position wins and an older
+	// one reports false.
+	Apply(r PositionReport) (bool, error)
+	SetStatus(id int64, s UnitStatus) error
+	Units(stationID int64) []LiveUnit
+	Recommend(q RecommendQuery) []Recommendation
+	// FirstResponder is the nearest available guard team (警保联动).
+	FirstResponder(at Point, zone ZoneKind) (Recommendation, bool)
+}
+
+// DeviceService authenticates devices and keeps the tracks they report.
+type DeviceService interface {
+	// DeviceUnit returns the unit a device token speaks for, EUNAUTHORIZED
+	// for an unknown or revoked token.
+	DeviceUnit(ctx context.Context, token string) (int64, error)
+	// AppendTrack stores reports in the units' tracks and returns how many
+	// were new.
+	AppendTrack(ctx context.Context, reports []PositionReport) (int, error)
+	SetUnitStatus(ctx context.Context, id int64, to UnitStatus, actor string) (*Unit, error)
+}

@@ -175,6 +175,15 @@ func (db *DB) AdvanceAssignment(ctx context.Context, id int64, to zhufang.Assign
 	return a, tx.commit()
 }
 
+// FindAssignmentByID returns one assignment.
+func (db *DB) FindAssignmentByID(ctx context.Context, id int64) (*zhufang.Assignment, error) {
+	a, err := scanAssignment(db.queryRow(ctx, `SELECT `+assignmentColumns+` FROM assignments WHERE id = ?`, id))
+	if err == sql.ErrNoRows {
+		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "assignment %d does not exist", id)
+	}
+	return a, db.translate(err)
+}
+
 // FindAssignments returns an incident's assignments, oldest first.
 func (db *DB) FindAssignments(ctx context.Context, incidentID int64) ([]*zhufang.Assignment, error) {
 	rows, err := db.query(ctx, `SELECT `+assignmentColumns+` FROM assignments WHERE incident_id = ? ORDER BY id`, incidentID)

@@ -71,7 +71,7 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) error {
 func pathID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, zhufang.Errorf(zhufang.EINVALID, "incident ID %q must be a positive whole number", r.PathValue("id"))
+		return 0, zhufang.Errorf(zhufang.EINVALID, "ID %q must be a positive whole number", r.PathValue("id"))
 	}
 	return id, nil
 }

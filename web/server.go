@@ -23,11 +23,15 @@ var templateFiles embed.FS
 
 // Server holds what the handlers need. Every field is set by cmd/zhufang.
 type Server struct {
-	Org        zhufang.OrgService
-	Locator    zhufang.Locator
-	Incidents  zhufang.IncidentService
-	Compliance zhufang.ComplianceService
-	Intake     *zhufang.Intake
+	Org         zhufang.OrgService
+	Locator     zhufang.Locator
+	Incidents   zhufang.IncidentService
+	Compliance  zhufang.ComplianceService
+	Assignments zhufang.AssignmentService
+	Devices     zhufang.DeviceService
+	Fleet       zhufang.Fleet
+	Events      zhufang.EventService
+	Intake      *zhufang.Intake
 	// Ready reports whether the database answers and is migrated.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger

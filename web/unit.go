@@ -1,0 +1,235 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"zhufang"
+)
+
+// maxReports bounds one batch of position reports.
+const maxReports = 1000
+
+// positionsRequest is the body of POST /api/v1/positions.
+type positionsRequest struct {
+	Reports []zhufang.PositionReport `json:"reports"`
+}
+
+// deviceUnit authenticates a device by its bearer token.
+func (s *Server) deviceUnit(r *http.Request) (int64, error) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		return 0, zhufang.Errorf(zhufang.EUNAUTHORIZED, "send the device token as Authorization: Bearer <token>")
+	}
+	return s.Devices.DeviceUnit(r.Context(), strings.TrimSpace(token))
+}
+
+// positions takes a batch of position reports from one device. Every report
+// is checked before any is kept; each goes into the unit's track (a repeat
+// once), and the newest moves the unit on the live picture.
+func (s *Server) positions(w http.ResponseWriter, r *http.Request) error {
+	unit, err := s.deviceUnit(r)
+	if err != nil {
+		return err
+	}
+	var req positionsRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if len(req.Reports) == 0 || len(req.Reports) > maxReports {
+		return zhufang.Errorf(zhufang.EINVALID, "send 1 to %d reports", maxReports)
+	}
+	now := s.Intake.Clock.Now()
+	for i := range req.Reports {
+		rep := &req.Reports[i]
+		if rep.UnitID == 0 {
+			rep.UnitID = unit
+		}
+		if rep.UnitID != unit {
+			return zhufang.Errorf(zhufang.EFORBIDDEN, "report %d is for unit %d; this device speaks only for unit %d", i, rep.UnitID, unit)
+		}
+		if err := rep.Validate(now); err != nil {
+			return zhufang.Errorf(zhufang.EINVALID, "report %d: %s", i, zhufang.ErrorMessage(err))
+		}
+		rep.At = rep.At.UTC().Truncate(time.Microsecond)
+	}
+	stored, err := s.Devices.AppendTrack(r.Context(), req.Reports)
+	if err != nil {
+		return err
+	}
+	applied := 0
+	for _, rep := range req.Reports {
+		ok, err := s.Fleet.Apply(rep)
+		if err != nil {
+			return err
+		}
+		if ok {
+			applied++
+		}
+	}
+	if b, err := json.Marshal(map[string]any{"reports": req.Reports}); err == nil && s.Events != nil {
+		// Other nodes move the unit on their pictures; positions are not
+		// state changes, so they skip the outbox.
+		s.Events.Publish(r.Context(), zhufang.Event{Topic: zhufang.TopicUnitPositions, At: now, Payload: b})
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"received": len(req.Reports), "stored": stored, "applied": applied})
+	return nil
+}
+
+func (s *Server) listUnits(w http.ResponseWriter, r *http.Request) error {
+	var station int64
+	if v := r.URL.Query().Get("station_id"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return zhufang.Errorf(zhufang.EINVALID, "station_id must be a positive whole number")
+		}
+		station = n
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"units": s.Fleet.Units(station)})
+	return nil
+}
+
+// unitStatusRequest is the body of POST /api/v1/units/{id}/status.
+type unitStatusRequest struct {
+	Status zhufang.UnitStatus `json:"status"`
+	Actor  string             `json:"actor"`
+}
+
+func (s *Server) setUnitStatus(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var req unitStatusRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.Actor) == "" {
+		return zhufang.Errorf(zhufang.EINVALID, "actor must name who acts")
+	}
+	u, err := s.Devices.SetUnitStatus(r.Context(), id, req.Status, req.Actor)
+	if err != nil {
+		return err
+	}
+	s.Fleet.SetStatus(id, u.Status)
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
+// recommendations proposes units for an incident: the best police units by
+// estimated arrival and, for a street incident, the nearest guard team as
+// first responder (警保联动).
+func (s *Server) recommendations(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	k := 5
+	if v := r.URL.Query().Get("k"); v != "" {
+		if k, err = strconv.Atoi(v); err != nil || k < 1 || k > 50 {
+			return zhufang.Errorf(zhufang.EINVALID, "k must be a whole number from 1 to 50")
+		}
+	}
+	var needs []string
+	if v := r.URL.Query().Get("needs"); v != "" {
+		needs = strings.Split(v, ",")
+	}
+	inc, err := s.Incidents.FindIncidentByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"incident_id": id, "units": s.Fleet.Recommend(zhufang.RecommendQuery{At: inc.Position, Zone: inc.Zone,
+		StationID: inc.StationID, K: k, Needs: needs})}
+	if inc.Triage.Streetward() {
+		if fr, ok := s.Fleet.FirstResponder(inc.Position, inc.Zone); ok {
+			out["first_responder"] = fr
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// assignRequest is the body of POST /api/v1/incidents/{id}/assignments.
+type assignRequest struct {
+	UnitID     int64  `json:"unit_id"`
+	AssignedBy string `json:"assigned_by"`
+	Role       string `json:"role"`
+	ETASeconds int64  `json:"eta_seconds"`
+}
+
+func (s *Server) assign(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var req assignRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	a := &zhufang.Assignment{IncidentID: id, UnitID: req.UnitID, AssignedBy: req.AssignedBy, Role: req.Role,
+		ETA: time.Duration(req.ETASeconds) * time.Second}
+	if err := s.Assignments.Assign(r.Context(), a); err != nil {
+		return err
+	}
+	s.Fleet.SetStatus(a.UnitID, zhufang.UnitDispatched)
+	writeJSON(w, http.StatusCreated, a)
+	return nil
+}
+
+func (s *Server) listAssignments(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	as, err := s.Assignments.FindAssignments(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"assignments": as})
+	return nil
+}
+
+// assignmentStepRequest is the body of POST /api/v1/assignments/{id}/transitions.
+type assignmentStepRequest struct {
+	To    zhufang.AssignmentState `json:"to"`
+	Actor string                  `json:"actor"`
+}
+
+// advanceAssignment moves an assignment on: from the unit's own device
+// (bearer token, only its own assignments) or by a dispatcher.
+func (s *Server) advanceAssignment(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var req assignmentStepRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if r.Header.Get("Authorization") != "" {
+		unit, err := s.deviceUnit(r)
+		if err != nil {
+			return err
+		}
+		a, err := s.Assignments.FindAssignmentByID(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if a.UnitID != unit {
+			return zhufang.Errorf(zhufang.EFORBIDDEN, "assignment %d is not for this device's unit %d", id, unit)
+		}
+		if req.Actor == "" {
+			req.Actor = "device of unit " + strconv.FormatInt(unit, 10)
+		}
+	}
+	a, err := s.Assignments.AdvanceAssignment(r.Context(), id, req.To, req.Actor)
+	if err != nil {
+		return err
+	}
+	s.Fleet.SetStatus(a.UnitID, zhufang.UnitStatusFor(a.State))
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
