@@ -2,6 +2,7 @@ package zhufang
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -70,9 +71,33 @@ type Assignment struct {
 	// team sent beside it (警保联动).
 	Role       string        `json:"role"`
 	AssignedBy string        `json:"assigned_by"`
-	ETA        time.Duration `json:"eta"`
+	ETA        time.Duration `json:"-"` // as eta_seconds
 	CreatedAt  time.Time     `json:"created_at"`
 	UpdatedAt  time.Time     `json:"updated_at"`
+}
+
+// MarshalJSON gives the ETA in whole seconds.
+func (a Assignment) MarshalJSON() ([]byte, error) {
+	type plain Assignment
+	return json.Marshal(struct {
+		plain
+		ETASeconds int64 `json:"eta_seconds"`
+	}{plain(a), int64(a.ETA / time.Second)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (a *Assignment) UnmarshalJSON(b []byte) error {
+	type plain Assignment
+	var v struct {
+		plain
+		ETASeconds int64 `json:"eta_seconds"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*a = Assignment(v.plain)
+	a.ETA = time.Duration(v.ETASeconds) * time.Second
+	return nil
 }
 
 // AssignmentService sends units to incidents.

@@ -2,9 +2,11 @@ package zhufang
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // UnitKind is the kind of a patrol force (巡逻力量).
@@ -51,12 +53,12 @@ const (
 var UnitStatuses = []UnitStatus{UnitAvailable, UnitDispatched, UnitEnRoute, UnitOnScene, UnitBusy, UnitReturning, UnitOffDuty}
 
 var unitTransitions = map[UnitStatus][]UnitStatus{
-	UnitAvailable:  {UnitDispatched, UnitBusy, UnitOffDuty},
+	UnitAvailable:  {UnitDispatched, UnitOnScene, UnitBusy, UnitOffDuty}, // on scene: a patrol finds an incident itself
 	UnitDispatched: {UnitEnRoute, UnitOnScene, UnitAvailable},
 	UnitEnRoute:    {UnitOnScene, UnitAvailable},
 	UnitOnScene:    {UnitBusy, UnitReturning, UnitAvailable},
-	UnitBusy:       {UnitReturning, UnitAvailable},
-	UnitReturning:  {UnitAvailable, UnitDispatched},
+	UnitBusy:       {UnitReturning, UnitAvailable, UnitOffDuty},
+	UnitReturning:  {UnitAvailable, UnitDispatched, UnitOffDuty},
 	UnitOffDuty:    {UnitAvailable},
 }
 
@@ -90,6 +92,9 @@ const (
 	CapK9        = "k9"        // 警犬
 )
 
+// Capabilities lists every capability a unit may have.
+var Capabilities = []string{CapArmed, CapMedical, CapTraffic, CapRescue, CapMediation, CapK9}
+
 // Unit is one patrol force: a car, a motorcycle, a foot patrol, a guard or
 // volunteer team, a drone.
 type Unit struct {
@@ -121,10 +126,18 @@ func (u *Unit) Validate() error {
 	if u.Kind == UnitGuardTeam && u.CompanyID == 0 {
 		return Errorf(EINVALID, "a guard team needs its security company")
 	}
+	if u.Kind == UnitVolunteerTeam && u.CommunityID == 0 {
+		return Errorf(EINVALID, "a volunteer team needs its community")
+	}
+	for _, c := range u.Capabilities {
+		if !slices.Contains(Capabilities, c) {
+			return Errorf(EINVALID, "capability %q is not one of %s", c, strings.Join(Capabilities, ", "))
+		}
+	}
 	if !slices.Contains(UnitStatuses, u.Status) {
 		return Errorf(EINVALID, "unit status %q is not known", u.Status)
 	}
-	if strings.TrimSpace(u.CallSign) == "" || len(u.CallSign) > 40 || u.StationID == 0 || u.Crew < 0 || u.Crew > 200 {
+	if strings.TrimSpace(u.CallSign) == "" || utf8.RuneCountInString(u.CallSign) > 40 || u.StationID == 0 || u.Crew < 0 || u.Crew > 200 {
 		return Errorf(EINVALID, "unit needs a call sign, a home station and a crew of 0 to 200")
 	}
 	if !u.Position.IsZero() {
@@ -161,16 +174,21 @@ func (p *PositionReport) Validate(now time.Time) error {
 	if err := p.Point.Validate(); err != nil {
 		return err
 	}
+	if p.Point.IsZero() {
+		return Errorf(EINVALID, "position 0,0 is a device without a fix, not a position")
+	}
 	if p.At.IsZero() {
 		return Errorf(EINVALID, "a position report needs its time")
 	}
 	if p.At.After(now.Add(time.Minute)) {
 		return Errorf(EINVALID, "position time %s is in the future", p.At.Format(time.RFC3339))
 	}
-	if p.At.Before(now.Add(-24 * time.Hour)) {
-		return Errorf(EINVALID, "position time %s is more than a day old", p.At.Format(time.RFC3339))
+	// A device that was out of reach uploads what it buffered: a week of
+	// track is kept; the live picture ignores what is stale anyway.
+	if p.At.Before(now.Add(-7 * 24 * time.Hour)) {
+		return Errorf(EINVALID, "position time %s is more than a week old", p.At.Format(time.RFC3339))
 	}
-	if p.Speed < 0 || p.Speed > 150 || p.Heading < 0 || p.Heading >= 360 {
+	if !(p.Speed >= 0 && p.Speed <= 150) || !(p.Heading >= 0 && p.Heading < 360) { // NaN fails both
 		return Errorf(EINVALID, "speed must be 0..150 m/s and heading 0..360 degrees")
 	}
 	return nil
@@ -181,9 +199,18 @@ type Recommendation struct {
 	UnitID   int64         `json:"unit_id"`
 	CallSign string        `json:"call_sign"`
 	Kind     UnitKind      `json:"kind"`
-	ETA      time.Duration `json:"eta"`
+	ETA      time.Duration `json:"-"` // as eta_seconds
 	Meters   float64       `json:"meters"`
 	Reason   string        `json:"reason"`
+}
+
+// MarshalJSON gives the ETA in whole seconds.
+func (r Recommendation) MarshalJSON() ([]byte, error) {
+	type plain Recommendation
+	return json.Marshal(struct {
+		plain
+		ETASeconds int64 `json:"eta_seconds"`
+	}{plain(r), int64(r.ETA.Round(time.Second) / time.Second)})
 }
 
 // UnitService keeps units.

@@ -45,6 +45,14 @@ ensure_postgres() {
   fi
 }
 
+# PostGIS is only the peer of the dispatch index's nearest-unit benchmark;
+# without it that comparison falls back to plain SQL, so failing to install
+# it is not an error.
+ensure_postgis() {
+  ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 && return 0
+  apt_install "postgresql-$(ls /etc/postgresql | head -1)-postgis-3" || say "PostGIS not installed; the peer benchmark uses plain SQL"
+}
+
 ensure_nats() {
   port_open 4222 && return 0
   [ -x /usr/sbin/nats-server ] || apt_install nats-server
@@ -66,5 +74,6 @@ ensure_redis() {
 }
 
 ensure_postgres
+ensure_postgis
 ensure_nats
 ensure_redis

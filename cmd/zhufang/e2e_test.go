@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"zhufang"
 	"zhufang/sqlstore"
@@ -70,6 +71,7 @@ func TestServeDemo(t *testing.T) {
 			}
 			checkSeatsResolve(t, base, dsn)
 			checkIncidentAPI(t, base)
+			checkDispatchAPI(t, base, dsn)
 		})
 	}
 }
@@ -330,5 +332,161 @@ func checkIncidentAPI(t *testing.T, base string) {
 	var cats struct{ Categories []zhufang.Category }
 	if code := getJSON(t, base+"/api/v1/categories", &cats); code != 200 || len(cats.Categories) != 104 {
 		t.Fatalf("categories: %d, %d", code, len(cats.Categories))
+	}
+}
+
+// device runs `zhufang device add` for a unit and returns the token.
+func device(t *testing.T, dsn string, unit int64) string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"device", "add", "--db", dsn, "--unit", fmt.Sprint(unit)}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(out.String())
+	return f[len(f)-1]
+}
+
+func postAuth(t *testing.T, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// checkDispatchAPI: a patrol car's device reports positions, the car is
+// recommended for a nearby incident, two dispatchers race to assign it,
+// and the device walks the assignment to the scene.
+func checkDispatchAPI(t *testing.T, base, dsn string) {
+	t.Helper()
+	var inc struct {
+		ID        int64
+		StationID int64 `json:"station_id"`
+		Position  zhufang.Point
+	}
+	if code := postJSON(t, base+"/api/v1/incidents", `{"source":"call_110","address":"梅湾路","position":[111.6015,26.4372],
+		"category":"200100","description":"有人打架"}`, &inc); code != 201 {
+		t.Fatalf("intake %d", code)
+	}
+	var units struct {
+		Units []struct {
+			ID       int64
+			Kind     string
+			Platform string
+			Stale    bool
+		}
+	}
+	getJSON(t, fmt.Sprintf("%s/api/v1/units?station_id=%d", base, inc.StationID), &units)
+	var car, guard int64
+	for _, u := range units.Units {
+		if !u.Stale {
+			t.Fatalf("unit %d has a fresh position before any device reported", u.ID)
+		}
+		if u.Kind == "patrol_car" && car == 0 {
+			car = u.ID
+		}
+	}
+	var all struct {
+		Units []struct {
+			ID   int64
+			Kind string
+		}
+	}
+	getJSON(t, base+"/api/v1/units", &all)
+	for _, u := range all.Units {
+		if u.Kind == "guard_team" {
+			guard = u.ID
+			break
+		}
+	}
+	if car == 0 || guard == 0 {
+		t.Fatalf("no patrol car at station %d or no guard team", inc.StationID)
+	}
+	// Nothing has reported: nothing to recommend.
+	var rec struct {
+		Units          []zhufang.Recommendation
+		FirstResponder *zhufang.Recommendation `json:"first_responder"`
+	}
+	getJSON(t, fmt.Sprintf("%s/api/v1/incidents/%d/recommendations", base, inc.ID), &rec)
+	if len(rec.Units) != 0 {
+		t.Fatalf("recommended %v with every position stale", rec.Units)
+	}
+	token, guardToken := device(t, dsn, car), device(t, dsn, guard)
+	now := time.Now().UTC()
+	at := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339Nano) }
+	reports := fmt.Sprintf(`{"reports":[{"at":"%s","position":[111.6000,26.4300]},{"at":"%s","position":[111.6010,26.4350]},{"at":"%s","position":[111.6000,26.4300]}]}`,
+		at(-20*time.Second), at(-10*time.Second), at(-20*time.Second))
+	code, body := postAuth(t, base+"/api/v1/positions", token, reports)
+	if code != 200 || !strings.Contains(body, `"stored": 2`) || !strings.Contains(body, `"applied": 2`) {
+		t.Fatalf("positions: %d %s (want 2 stored: a repeat once; 2 applied: the late repeat is not newer)", code, body)
+	}
+	postAuth(t, base+"/api/v1/positions", guardToken, fmt.Sprintf(`{"reports":[{"at":"%s","position":[111.6012,26.4368]}]}`, at(-5*time.Second)))
+	for _, bad := range []struct {
+		token, body string
+		code        int
+	}{
+		{"", reports, 401},
+		{"zfd_nonsense", reports, 401},
+		{token, fmt.Sprintf(`{"reports":[{"unit_id":%d,"at":"%s","position":[111.6,26.43]}]}`, guard, at(0)), 403},
+		{token, fmt.Sprintf(`{"reports":[{"at":"%s","position":[111.6,26.43]}]}`, at(time.Hour)), 400},
+		{token, fmt.Sprintf(`{"reports":[{"at":"%s","position":[211.6,26.43]}]}`, at(0)), 400},
+		{token, `{"reports":[]}`, 400},
+		{token, `{"reports":[{"at":"now"}]}`, 400},
+	} {
+		if code, body := postAuth(t, base+"/api/v1/positions", bad.token, bad.body); code != bad.code {
+			t.Errorf("positions %.80s: %d %s, want %d", bad.body, code, body, bad.code)
+		}
+	}
+	getJSON(t, fmt.Sprintf("%s/api/v1/incidents/%d/recommendations", base, inc.ID), &rec)
+	if len(rec.Units) == 0 || rec.Units[0].UnitID != car || rec.Units[0].Reason == "" {
+		t.Fatalf("recommendations %+v, want car %d first", rec.Units, car)
+	}
+	if rec.FirstResponder == nil || rec.FirstResponder.UnitID != guard {
+		t.Fatalf("first responder %+v, want guard team %d", rec.FirstResponder, guard)
+	}
+	// Two dispatchers assign the car at once: one 201, one 409.
+	codes := make(chan int, 2)
+	for range 2 {
+		go func() {
+			c, _ := postAuth(t, fmt.Sprintf("%s/api/v1/incidents/%d/assignments", base, inc.ID), "", fmt.Sprintf(`{"unit_id":%d,"assigned_by":"调度员"}`, car))
+			codes <- c
+		}()
+	}
+	if a, b := <-codes, <-codes; a+b != 201+409 {
+		t.Fatalf("double assignment got %d and %d", a, b)
+	}
+	var as struct{ Assignments []zhufang.Assignment }
+	getJSON(t, fmt.Sprintf("%s/api/v1/incidents/%d/assignments", base, inc.ID), &as)
+	if len(as.Assignments) != 1 {
+		t.Fatalf("assignments %+v", as)
+	}
+	step := fmt.Sprintf("%s/api/v1/assignments/%d/transitions", base, as.Assignments[0].ID)
+	if code, body := postAuth(t, step, guardToken, `{"to":"acknowledged"}`); code != 403 {
+		t.Fatalf("another unit's device moved the assignment: %d %s", code, body)
+	}
+	for _, to := range []string{"acknowledged", "en_route", "on_scene"} {
+		if code, body := postAuth(t, step, token, `{"to":"`+to+`"}`); code != 200 {
+			t.Fatalf("device to %s: %d %s", to, code, body)
+		}
+	}
+	var got struct{ State string }
+	getJSON(t, fmt.Sprintf("%s/api/v1/incidents/%d", base, inc.ID), &got)
+	if got.State != "on_scene" {
+		t.Fatalf("incident %s after the unit arrived", got.State)
+	}
+	// The car is busy now: not recommended for the next incident.
+	getJSON(t, fmt.Sprintf("%s/api/v1/incidents/%d/recommendations", base, inc.ID), &rec)
+	for _, u := range rec.Units {
+		if u.UnitID == car {
+			t.Fatalf("a unit on scene was recommended again")
+		}
 	}
 }

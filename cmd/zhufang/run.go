@@ -32,6 +32,7 @@ commands:
   serve     serve the console and the API
   demo      build the Yongzhou-shaped demo city into a database
   migrate   bring a database's schema up to date
+  device    give a unit's device a token (device add --unit ID), or revoke one (device revoke --id N)
 
 Run zhufang <command> --help for a command's flags.
 `
@@ -50,11 +51,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runDemo(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], getenv, stdout, stderr)
+	case "device":
+		err = runDevice(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return usageError{fmt.Sprintf("unknown command %q (commands: serve, demo, migrate)", args[0])}
+		return usageError{fmt.Sprintf("unknown command %q (commands: serve, demo, migrate, device)", args[0])}
 	}
 	if errors.Is(err, errHelp) {
 		return nil
@@ -102,6 +105,51 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	fmt.Fprintf(stdout, "database %s: schema version %d → %d\n", db.Where(), before, after)
+	return nil
+}
+
+// runDevice registers or revokes the token a unit's device reports with.
+func runDevice(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 || (args[0] != "add" && args[0] != "revoke" && args[0] != "--help" && args[0] != "-h") {
+		return usageError{"device: say add --unit ID or revoke --id N (see zhufang device --help)"}
+	}
+	verb := args[0]
+	var cfg Config
+	var unit, id int64
+	fs := flagSet("device", "device add --unit ID prints a new token for the unit's device (shown once);\ndevice revoke --id N stops a device's token from working.", stdout)
+	cfg.dbFlag(fs, getenv)
+	fs.Int64Var(&unit, "unit", 0, "add: the unit the device reports for")
+	fs.Int64Var(&id, "id", 0, "revoke: the device to revoke")
+	rest := args[1:]
+	if verb != "add" && verb != "revoke" {
+		rest = args
+	}
+	if err := fs.parse(rest); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if verb == "add" && unit <= 0 || verb == "revoke" && id <= 0 {
+		return usageError{"device add needs --unit ID; device revoke needs --id N"}
+	}
+	db, err := openDB(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if verb == "revoke" {
+		if err := db.RevokeDevice(ctx, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "device %d revoked\n", id)
+		return nil
+	}
+	dev, token, err := db.CreateDevice(ctx, unit)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "device %d of unit %d: token %s\n", dev, unit, token)
 	return nil
 }
 
@@ -239,8 +287,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	watched := make(chan struct{})
 	go func() { watcher.Run(rctx); close(watched) }()
 	defer func() { stopRelay(); <-relay.Done(); <-watched }()
+	fl, err := newFleet(ctx, db, logger)
+	if err != nil {
+		return err
+	}
+	go fl.follow(rctx, bus)
+	go fl.snapshot(rctx, 10*time.Second)
 	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: triage, Zones: zhufang.DefaultZoneProfiles(), Clock: zhufang.SystemClock{}}
-	srv := &web.Server{Org: db, Locator: idx, Incidents: db, Compliance: db, Intake: intake, Logger: logger, Ready: func(ctx context.Context) error {
+	srv := &web.Server{Org: db, Locator: idx, Incidents: db, Compliance: db, Assignments: db, Devices: db, Fleet: fl, Events: bus, Intake: intake, Logger: logger, Ready: func(ctx context.Context) error {
 		v, err := db.SchemaVersion(ctx)
 		if err != nil {
 			return err

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"zhufang"
+	"zhufang/dispatch"
+	"zhufang/sqlstore"
+)
+
+// fleet is the node's live picture of the units: the dispatch index, kept
+// in step with the store through the event bus, with the latest positions
+// written back to the store now and then.
+type fleet struct {
+	ix     *dispatch.Index
+	db     *sqlstore.DB
+	logger *slog.Logger
+
+	mu    sync.Mutex
+	dirty map[int64]zhufang.PositionReport // newest position not yet saved
+}
+
+var _ zhufang.Fleet = (*fleet)(nil)
+
+// newFleet loads every unit into a fresh index.
+func newFleet(ctx context.Context, db *sqlstore.DB, logger *slog.Logger) (*fleet, error) {
+	ix, err := dispatch.NewIndex(dispatch.IndexOptions{})
+	if err != nil {
+		return nil, err
+	}
+	units, err := db.FindUnits(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range units {
+		if err := ix.Put(*u); err != nil {
+			return nil, err
+		}
+	}
+	return &fleet{ix: ix, db: db, logger: logger, dirty: map[int64]zhufang.PositionReport{}}, nil
+}
+
+// Apply takes a report into the index and remembers it for the snapshot.
+func (f *fleet) Apply(r zhufang.PositionReport) (bool, error) {
+	applied, err := f.ix.Update(r)
+	if applied {
+		f.mu.Lock()
+		f.dirty[r.UnitID] = r
+		f.mu.Unlock()
+	}
+	return applied, err
+}
+
+// SetStatus sets a unit's status in the index.
+func (f *fleet) SetStatus(id int64, s zhufang.UnitStatus) error { return f.ix.SetStatus(id, s) }
+
+// Units lists the live units of a station, or all for 0.
+func (f *fleet) Units(stationID int64) []zhufang.LiveUnit {
+	var out []zhufang.LiveUnit
+	for _, v := range f.ix.Snapshot() {
+		if stationID == 0 || v.StationID == stationID {
+			out = append(out, zhufang.LiveUnit{Unit: v.Unit, Stale: v.Stale})
+		}
+	}
+	return out
+}
+
+// Recommend proposes police units for an incident.
+func (f *fleet) Recommend(q zhufang.RecommendQuery) []zhufang.Recommendation {
+	return dispatch.Recommend(f.ix, dispatch.Query{At: q.At, Zone: q.Zone, StationID: q.StationID, K: q.K, Needs: q.Needs})
+}
+
+// FirstResponder proposes the nearest guard team.
+func (f *fleet) FirstResponder(at zhufang.Point, zone zhufang.ZoneKind) (zhufang.Recommendation, bool) {
+	return dispatch.FirstResponder(f.ix, at, zone)
+}
+
+// follow applies what other nodes (and this one's store) publish: unit
+// statuses that assignments set, and position reports taken elsewhere.
+func (f *fleet) follow(ctx context.Context, bus zhufang.EventService) {
+	events, stop := bus.Subscribe()
+	defer func() { stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-events:
+			if !ok { // dropped for falling behind: pick up again
+				events, stop = bus.Subscribe()
+				continue
+			}
+			f.apply(e)
+		}
+	}
+}
+
+func (f *fleet) apply(e zhufang.Event) {
+	var p struct {
+		Assignment *zhufang.Assignment      `json:"assignment"`
+		UnitStatus zhufang.UnitStatus       `json:"unit_status"`
+		UnitID     int64                    `json:"unit_id"`
+		Status     zhufang.UnitStatus       `json:"status"`
+		Reports    []zhufang.PositionReport `json:"reports"`
+	}
+	switch e.Topic {
+	case zhufang.TopicAssignment, zhufang.TopicUnitStatus, zhufang.TopicUnitPositions:
+	default:
+		return
+	}
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		f.logger.Warn("fleet: unreadable event", "topic", e.Topic, "err", err)
+		return
+	}
+	switch {
+	case e.Topic == zhufang.TopicAssignment && p.Assignment != nil:
+		f.ix.SetStatus(p.Assignment.UnitID, p.UnitStatus)
+	case e.Topic == zhufang.TopicUnitStatus:
+		f.ix.SetStatus(p.UnitID, p.Status)
+	case e.Topic == zhufang.TopicUnitPositions:
+		for _, r := range p.Reports {
+			f.Apply(r) // this node's own reports come back as no-ops: not newer
+		}
+	}
+}
+
+// snapshot writes the newest positions to the store every interval, so a
+// restarted node starts from where the units were.
+func (f *fleet) snapshot(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			f.save(context.Background())
+			return
+		case <-t.C:
+			f.save(ctx)
+		}
+	}
+}
+
+func (f *fleet) save(ctx context.Context) {
+	f.mu.Lock()
+	batch := make([]zhufang.PositionReport, 0, len(f.dirty))
+	for _, r := range f.dirty {
+		batch = append(batch, r)
+	}
+	f.dirty = map[int64]zhufang.PositionReport{}
+	f.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	if err := f.db.SavePositions(ctx, batch); err != nil {
+		f.logger.Warn("fleet: saving positions", "err", err)
+	}
+}
