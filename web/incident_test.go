@@ -151,3 +151,74 @@ func FuzzCreateIncident(f *testing.F) {
 		}
 	})
 }
+
+// memDevices accepts one token for unit 7 and keeps tracks in memory.
+type memDevices struct {
+	zhufang.DeviceService
+	track []zhufang.PositionReport
+}
+
+func (m *memDevices) DeviceUnit(ctx context.Context, token string) (int64, error) {
+	if token == "good" {
+		return 7, nil
+	}
+	return 0, zhufang.Errorf(zhufang.EUNAUTHORIZED, "unknown device token")
+}
+
+func (m *memDevices) AppendTrack(ctx context.Context, rs []zhufang.PositionReport) (int, error) {
+	m.track = append(m.track, rs...)
+	return len(rs), nil
+}
+
+// memFleet applies positions to a map, newest wins.
+type memFleet struct {
+	zhufang.Fleet
+	at map[int64]time.Time
+}
+
+func (m *memFleet) Apply(r zhufang.PositionReport) (bool, error) {
+	if !r.At.After(m.at[r.UnitID]) {
+		return false, nil
+	}
+	m.at[r.UnitID] = r.At
+	return true, nil
+}
+
+// FuzzPositions throws arbitrary batches at POST /api/v1/positions: a batch
+// is taken whole (200) or refused whole (4xx, nothing kept).
+func FuzzPositions(f *testing.F) {
+	f.Add(`{"reports":[{"at":"2026-11-29T03:59:30Z","position":[111.6,26.4]}]}`)
+	f.Add(`{"reports":[{"unit_id":8,"at":"2026-11-29T03:59:30Z","position":[111.6,26.4]}]}`)
+	f.Add(`{"reports":[{"at":"2026-11-29T03:59:30Z","position":[111.6,26.4],"speed":1e400}]}`)
+	f.Add(`{"reports":[{"at":"2099-11-29T03:59:30Z","position":[0,0]}]}`)
+	dev := &memDevices{}
+	fl := &memFleet{at: map[int64]time.Time{}}
+	s := &web.Server{Org: fakeOrg{}, Locator: squareLocator{}, Devices: dev, Fleet: fl,
+		Intake: &zhufang.Intake{Clock: zhufang.FixedClock(now)}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h, err := s.Handler()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		before := len(dev.track)
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/positions", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer good")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch {
+		case rec.Code == 200:
+			for _, r := range dev.track[before:] {
+				if r.UnitID != 7 || r.Point.Validate() != nil || r.At.After(now.Add(time.Minute)) {
+					t.Fatalf("kept a bad report %+v", r)
+				}
+			}
+		case rec.Code == 400 || rec.Code == 403:
+			if len(dev.track) != before {
+				t.Fatalf("a refused batch kept %d reports", len(dev.track)-before)
+			}
+		default:
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	})
+}
