@@ -289,3 +289,63 @@ func TestRaiseBreachOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestEventsOnlyAfterCommit holds a transaction that wrote an outbox row
+// open: the relay publishes nothing until it commits, and never publishes
+// the row of a transaction rolled back.
+func TestEventsOnlyAfterCommit(t *testing.T) {
+	for _, engine := range sqltest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dsn := sqltest.DSN(t, engine)
+			db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{BusyTimeout: 200 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			bus := inmem.NewBus(10)
+			events, stop := bus.Subscribe()
+			defer stop()
+			rctx, cancel := context.WithCancel(ctx)
+			relay := db.StartRelay(rctx, bus, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			defer func() { cancel(); <-relay.Done() }()
+
+			other := rawOpen(t, engine, dsn)
+			defer other.Close()
+			insert := `INSERT INTO outbox (topic, payload, created_at) VALUES ('test.held', '{}', '2026-11-29T00:00:00Z')`
+			for _, commit := range []bool{false, true} {
+				tx, err := other.Begin()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tx.Exec(insert); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case e := <-events:
+					t.Fatalf("published %s from an open transaction", e.Topic)
+				case <-time.After(1500 * time.Millisecond): // the relay ticks every second
+				}
+				if !commit {
+					tx.Rollback()
+					select {
+					case e := <-events:
+						t.Fatalf("published %s from a rolled-back transaction", e.Topic)
+					case <-time.After(1500 * time.Millisecond):
+					}
+					continue
+				}
+				if err := tx.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				if e := nextEvent(t, events); e.Topic != "test.held" {
+					t.Fatalf("event %s", e.Topic)
+				}
+			}
+		})
+	}
+}
