@@ -443,3 +443,31 @@ func TestConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestNearestIDsAgrees: NearestIDs answers what Nearest answers, appended
+// to what the caller passed in.
+func TestNearestIDsAgrees(t *testing.T) {
+	ix := benchIndex(t, zhufang.FixedClock(t0), t0)
+	keep := func(u *UnitView) bool { return u.Kind == zhufang.UnitPatrolCar }
+	var dst []Near
+	for i, p := range benchOnce().queries[:500] {
+		k := 1 + i%7
+		f := keep
+		if i%2 == 0 {
+			f = nil
+		}
+		want := ix.Nearest(p, k, f)
+		dst = ix.NearestIDs(dst[:0], p, k, f)
+		if len(dst) != len(want) {
+			t.Fatalf("query %d: %d answers, want %d", i, len(dst), len(want))
+		}
+		for j := range want {
+			if dst[j].ID != want[j].ID || dst[j].Meters != want[j].Meters {
+				t.Fatalf("query %d answer %d: %+v, want %d at %.1f m", i, j, dst[j], want[j].ID, want[j].Meters)
+			}
+		}
+	}
+	if got := ix.NearestIDs([]Near{{ID: 9}}, benchOnce().queries[0], 2, nil); len(got) != 3 || got[0].ID != 9 {
+		t.Fatalf("did not append: %+v", got)
+	}
+}
