@@ -3,6 +3,8 @@ package zhufang
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -221,4 +223,35 @@ type BreachService interface {
 	// incident was raised before; it reports whether this call raised it.
 	// Several watchers (one per node) may race: exactly one raises.
 	RaiseBreach(ctx context.Context, b Breach) (bool, error)
+}
+
+// ParseZoneProfiles reads thresholds such as
+// "urban_core=1m/3m/5m,rural=3m/20m/30m" over the defaults: each named zone
+// gets acknowledge/on scene/handling as Go durations.
+func ParseZoneProfiles(s string) (ZoneProfiles, error) {
+	z := DefaultZoneProfiles()
+	if strings.TrimSpace(s) == "" {
+		return z, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		name, vals, ok := strings.Cut(strings.TrimSpace(part), "=")
+		kind := ZoneKind(name)
+		if !ok || !slices.Contains(ZoneKinds, kind) {
+			return nil, Errorf(EINVALID, "zone thresholds %q: write zone=ack/scene/handling with a zone of urban_core, urban, suburban, rural", part)
+		}
+		ds := strings.Split(vals, "/")
+		if len(ds) != 3 {
+			return nil, Errorf(EINVALID, "zone %s: give three durations, acknowledge/on scene/handling, like 1m/3m/5m", name)
+		}
+		var p [3]time.Duration
+		for i, d := range ds {
+			v, err := time.ParseDuration(d)
+			if err != nil {
+				return nil, Errorf(EINVALID, "zone %s: %q is not a duration like 90s or 3m", name, d)
+			}
+			p[i] = v
+		}
+		z[kind] = ZoneProfile{Acknowledge: p[0], OnScene: p[1], Handling: p[2]}
+	}
+	return z, z.Validate()
 }

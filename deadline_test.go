@@ -120,3 +120,19 @@ func TestOpenBreachesAndNextDue(t *testing.T) {
 		}
 	}
 }
+
+func TestParseZoneProfiles(t *testing.T) {
+	z, err := zhufang.ParseZoneProfiles("urban=90s/6m/10m, rural=5m/30m/45m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z[zhufang.ZoneUrban] != (zhufang.ZoneProfile{Acknowledge: 90 * time.Second, OnScene: 6 * time.Minute, Handling: 10 * time.Minute}) ||
+		z[zhufang.ZoneUrbanCore] != zhufang.DefaultZoneProfiles()[zhufang.ZoneUrbanCore] {
+		t.Fatalf("profiles %+v", z)
+	}
+	for _, bad := range []string{"downtown=1m/3m/5m", "urban=1m/3m", "urban=1m/3m/soon", "urban=5m/3m/1m", "urban"} {
+		if _, err := zhufang.ParseZoneProfiles(bad); zhufang.ErrorCode(err) != zhufang.EINVALID {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

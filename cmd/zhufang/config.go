@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"zhufang"
 	"zhufang/sqlstore"
@@ -27,7 +28,9 @@ type Config struct {
 	JSON    bool // demo: print the summary as JSON
 	// TriageFile replaces the shipped triage rules.
 	TriageFile string
-	addrSet    bool // serve: --addr is required, so an empty one is an error
+	addrSet    bool          // serve: --addr is required, so an empty one is an error
+	Zones      string        // serve: 1-3-5 thresholds over the defaults
+	StaleAfter time.Duration // serve: positions older than this are not recommended
 }
 
 // usageError is a mistake in how zhufang was called; main exits with 2.

@@ -27,8 +27,8 @@ type fleet struct {
 var _ zhufang.Fleet = (*fleet)(nil)
 
 // newFleet loads every unit into a fresh index.
-func newFleet(ctx context.Context, db *sqlstore.DB, logger *slog.Logger) (*fleet, error) {
-	ix, err := dispatch.NewIndex(dispatch.IndexOptions{})
+func newFleet(ctx context.Context, db *sqlstore.DB, staleAfter time.Duration, logger *slog.Logger) (*fleet, error) {
+	ix, err := dispatch.NewIndex(dispatch.IndexOptions{StaleAfter: staleAfter})
 	if err != nil {
 		return nil, err
 	}

@@ -227,11 +227,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&cfg.NATS, "nats", getenv("ZHUFANG_NATS"), "nats:// URL of a NATS JetStream event bus shared by several nodes (env ZHUFANG_NATS)")
 	fs.BoolVar(&cfg.Demo, "demo", false, "build the demo city first if the database holds no organisation")
 	fs.StringVar(&cfg.TriageFile, "triage", getenv("ZHUFANG_TRIAGE"), "file of 一统三分 triage rules replacing the shipped ones (env ZHUFANG_TRIAGE)")
+	fs.StringVar(&cfg.Zones, "zones", getenv("ZHUFANG_ZONES"), "1-3-5 thresholds over the defaults, e.g. urban=1m/5m/8m,rural=3m/20m/30m (env ZHUFANG_ZONES)")
+	fs.DurationVar(&cfg.StaleAfter, "stale-after", 2*time.Minute, "age past which a unit's position is not trusted for recommendation")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if err := cfg.validate(); err != nil {
 		return err
+	}
+	zones, err := zhufang.ParseZoneProfiles(cfg.Zones)
+	if err != nil {
+		return usageError{"--zones: " + zhufang.ErrorMessage(err)}
+	}
+	if cfg.StaleAfter < 10*time.Second || cfg.StaleAfter > 24*time.Hour {
+		return usageError{"--stale-after must be between 10s and 24h"}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	db, err := openDB(ctx, cfg.DB)
@@ -287,13 +296,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	watched := make(chan struct{})
 	go func() { watcher.Run(rctx); close(watched) }()
 	defer func() { stopRelay(); <-relay.Done(); <-watched }()
-	fl, err := newFleet(ctx, db, logger)
+	fl, err := newFleet(ctx, db, cfg.StaleAfter, logger)
 	if err != nil {
 		return err
 	}
 	go fl.follow(rctx, bus)
 	go fl.snapshot(rctx, 10*time.Second)
-	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: triage, Zones: zhufang.DefaultZoneProfiles(), Clock: zhufang.SystemClock{}}
+	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: triage, Zones: zones, Clock: zhufang.SystemClock{}}
 	srv := &web.Server{Org: db, Locator: idx, Incidents: db, Compliance: db, Assignments: db, Devices: db, Fleet: fl, Events: bus, Intake: intake, Logger: logger, Ready: func(ctx context.Context) error {
 		v, err := db.SchemaVersion(ctx)
 		if err != nil {
