@@ -117,25 +117,36 @@ type bound struct {
 // meridian's great circle. Where the box touches a pole or the
 // antimeridian the argument fails, and the bound is 0.
 func (b bound) meters() float64 {
+	dLat, dLon, ok := b.gaps()
+	if !ok {
+		return 0
+	}
+	lb := dLat * rad * earthRadius
+	// sin grows with the angle below 90°, so the nearer meridian is the
+	// one with the smaller difference in longitude.
+	lb = min(lb, earthRadius*math.Asin(b.cosLat*math.Sin(dLon*rad)))
+	// A unit filed in a cell by floor() may sit a rounding error inside the
+	// edge recomputed here; a millimetre of slack covers it.
+	return max(lb-1e-3, 0)
+}
+
+// gaps returns, in degrees, how far p lies from the nearer parallel and the
+// nearer meridian of the box the rings so far cover; ok is false where the
+// box touches a pole or the antimeridian and no bound holds.
+func (b bound) gaps() (dLat, dLon float64, ok bool) {
 	g := b.g
 	west := g.minLon + float64(b.cx-b.r)*g.dLon
 	east := g.minLon + float64(b.cx+b.r+1)*g.dLon
 	south := g.minLat + float64(b.cy-b.r)*g.dLat
 	north := g.minLat + float64(b.cy+b.r+1)*g.dLat
 	if west <= -180 || east >= 180 || south <= -90 || north >= 90 {
-		return 0
+		return 0, 0, false
 	}
 	dw, de := b.p.Lon-west, east-b.p.Lon
 	if dw >= 90 || de >= 90 {
-		return 0
+		return 0, 0, false
 	}
-	lb := min(b.p.Lat-south, north-b.p.Lat) * rad * earthRadius
-	// sin grows with the angle below 90°, so the nearer meridian is the
-	// one with the smaller difference in longitude.
-	lb = min(lb, earthRadius*math.Asin(b.cosLat*math.Sin(min(dw, de)*rad)))
-	// A unit filed in a cell by floor() may sit a rounding error inside the
-	// edge recomputed here; a millimetre of slack covers it.
-	return max(lb-1e-3, 0)
+	return min(b.p.Lat-south, north-b.p.Lat), min(dw, de), true
 }
 
 // chord2 returns a lower bound on the squared chord from p to any point
@@ -144,24 +155,16 @@ func (b bound) meters() float64 {
 // an angle θ with sin θ = x is 2(1 − √(1 − x²)) squared-wise. The profile
 // of every search showed the asin and two sines per ring.
 func (b bound) chord2() float64 {
-	g := b.g
-	west := g.minLon + float64(b.cx-b.r)*g.dLon
-	east := g.minLon + float64(b.cx+b.r+1)*g.dLon
-	south := g.minLat + float64(b.cy-b.r)*g.dLat
-	north := g.minLat + float64(b.cy+b.r+1)*g.dLat
-	if west <= -180 || east >= 180 || south <= -90 || north >= 90 {
-		return 0
-	}
-	dw, de := b.p.Lon-west, east-b.p.Lon
-	if dw >= 90 || de >= 90 {
+	dLat, dLon, ok := b.gaps()
+	if !ok {
 		return 0
 	}
 	// A millimetre of slack, as in meters, for units filed by floor().
 	const slack = 1e-3 / earthRadius
-	half := max(min(b.p.Lat-south, north-b.p.Lat)*rad-slack, 0) / 2
+	half := max(dLat*rad-slack, 0) / 2
 	s := max(half-half*half*half/6, 0)
 	lat := 4 * s * s
-	d := min(dw, de) * rad
+	d := dLon * rad
 	x := min(b.cosLat*max(d-d*d*d/6, 0), 1)
 	lon := 2 * (1 - math.Sqrt(1-x*x))
 	lonSlack := 2 * slack * math.Sqrt(lon) // the chord shrinks by at most about the slack

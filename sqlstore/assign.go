@@ -35,12 +35,9 @@ func (db *DB) Assign(ctx context.Context, a *zhufang.Assignment) error {
 		return err
 	}
 	defer tx.rollback()
-	inc, err := scanIncident(tx.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, a.IncidentID))
-	if err == sql.ErrNoRows {
-		return zhufang.Errorf(zhufang.ENOTFOUND, "incident %d does not exist", a.IncidentID)
-	}
+	inc, err := tx.loadIncident(ctx, a.IncidentID)
 	if err != nil {
-		return db.translate(err)
+		return err
 	}
 	if inc.State.Terminal() {
 		return zhufang.Errorf(zhufang.ECONFLICT, "incident %d is %s; no unit can be sent", a.IncidentID, inc.State)
@@ -160,9 +157,9 @@ func (db *DB) AdvanceAssignment(ctx context.Context, id int64, to zhufang.Assign
 	if _, err := tx.exec(ctx, `UPDATE units SET status = ?, updated_at = ? WHERE id = ?`, string(unitStatus), db.timeArg(tx.now), a.UnitID); err != nil {
 		return nil, err
 	}
-	inc, err := scanIncident(tx.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, a.IncidentID))
+	inc, err := tx.loadIncident(ctx, a.IncidentID)
 	if err != nil {
-		return nil, db.translate(err)
+		return nil, err
 	}
 	if !inc.State.Terminal() {
 		if err := tx.followIncident(ctx, inc, to, actor); err != nil {

@@ -108,6 +108,15 @@ func (tx *Tx) addEvent(ctx context.Context, topic string, payload any) error {
 	return err
 }
 
+// loadIncident reads an incident inside a transaction.
+func (tx *Tx) loadIncident(ctx context.Context, id int64) (*zhufang.Incident, error) {
+	inc, err := scanIncident(tx.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+	if err == sql.ErrNoRows {
+		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "incident %d does not exist", id)
+	}
+	return inc, tx.db.translate(err)
+}
+
 // FindIncidentByID returns one incident.
 func (db *DB) FindIncidentByID(ctx context.Context, id int64) (*zhufang.Incident, error) {
 	inc, err := scanIncident(db.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
@@ -190,12 +199,9 @@ func (db *DB) TransitionIncident(ctx context.Context, id int64, r zhufang.Transi
 		return nil, err
 	}
 	defer tx.rollback()
-	inc, err := scanIncident(tx.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
-	if err == sql.ErrNoRows {
-		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "incident %d does not exist", id)
-	}
+	inc, err := tx.loadIncident(ctx, id)
 	if err != nil {
-		return nil, db.translate(err)
+		return nil, err
 	}
 	if err := zhufang.CheckTransition(inc.State, r.To); err != nil {
 		return nil, err
@@ -243,12 +249,9 @@ func (db *DB) OverrideLane(ctx context.Context, id int64, lane zhufang.Lane, by,
 		return nil, err
 	}
 	defer tx.rollback()
-	inc, err := scanIncident(tx.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
-	if err == sql.ErrNoRows {
-		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "incident %d does not exist", id)
-	}
+	inc, err := tx.loadIncident(ctx, id)
 	if err != nil {
-		return nil, db.translate(err)
+		return nil, err
 	}
 	if inc.State.Terminal() {
 		return nil, zhufang.Errorf(zhufang.ECONFLICT, "incident %d is %s; its lane can no longer change", id, inc.State)
