@@ -237,3 +237,41 @@ func (db *DB) SetUnitStatus(ctx context.Context, id int64, to zhufang.UnitStatus
 	}
 	return u, tx.commit()
 }
+
+// releaseUnits ends the active assignments of an incident that has ended:
+// units on the way are stood down (cancelled), units on scene are cleared,
+// and every one is available again.
+func (tx *Tx) releaseUnits(ctx context.Context, incidentID int64, actor string) error {
+	rows, err := tx.tx.QueryContext(ctx, tx.db.rebind(`SELECT `+assignmentColumns+` FROM assignments
+		WHERE incident_id = ? AND state NOT IN ('cleared', 'cancelled') ORDER BY id`), incidentID)
+	if err != nil {
+		return tx.db.translate(err)
+	}
+	var active []*zhufang.Assignment
+	for rows.Next() {
+		a, err := scanAssignment(rows)
+		if err != nil {
+			rows.Close()
+			return tx.db.translate(err)
+		}
+		active = append(active, a)
+	}
+	rows.Close()
+	for _, a := range active {
+		to := zhufang.AssignCancelled
+		if a.State == zhufang.AssignOnScene {
+			to = zhufang.AssignCleared
+		}
+		if _, err := tx.exec(ctx, `UPDATE assignments SET state = ?, updated_at = ? WHERE id = ?`, string(to), tx.db.timeArg(tx.now), a.ID); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE units SET status = 'available', updated_at = ? WHERE id = ?`, tx.db.timeArg(tx.now), a.UnitID); err != nil {
+			return err
+		}
+		a.State, a.UpdatedAt = to, tx.now
+		if err := tx.addEvent(ctx, zhufang.TopicAssignment, map[string]any{"assignment": a, "unit_status": zhufang.UnitAvailable, "actor": actor}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -108,9 +108,16 @@ func (tx *Tx) addEvent(ctx context.Context, topic string, payload any) error {
 	return err
 }
 
-// loadIncident reads an incident inside a transaction.
+// loadIncident reads an incident inside a transaction that will change it.
+// On PostgreSQL the row is locked, so that two transactions moving one
+// incident (two units acknowledging at once) take turns instead of one
+// failing; SQLite's single writer already takes turns.
 func (tx *Tx) loadIncident(ctx context.Context, id int64) (*zhufang.Incident, error) {
-	inc, err := scanIncident(tx.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+	q := `SELECT ` + incidentColumns + ` FROM incidents WHERE id = ?`
+	if tx.db.engine == Postgres {
+		q += ` FOR UPDATE`
+	}
+	inc, err := scanIncident(tx.queryRow(ctx, q, id))
 	if err == sql.ErrNoRows {
 		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "incident %d does not exist", id)
 	}
@@ -134,7 +141,11 @@ func (db *DB) FindIncidents(ctx context.Context, f zhufang.IncidentFilter) ([]*z
 		q += ` AND state = ?`
 		args = append(args, string(f.State))
 	}
-	if f.Lane != "" {
+	switch {
+	case f.Lane == zhufang.LaneStreet: // live disputes go to street dispatch too
+		q += ` AND (lane = 'street' OR also_street = ?)`
+		args = append(args, true)
+	case f.Lane != "":
 		q += ` AND lane = ?`
 		args = append(args, string(f.Lane))
 	}
@@ -236,6 +247,11 @@ func (db *DB) TransitionIncident(ctx context.Context, id int64, r zhufang.Transi
 	if err := tx.addTransition(ctx, t); err != nil {
 		return nil, err
 	}
+	if r.To.Terminal() {
+		if err := tx.releaseUnits(ctx, id, r.Actor); err != nil {
+			return nil, err
+		}
+	}
 	if err := tx.addEvent(ctx, zhufang.TopicIncidentTransition, map[string]any{"transition": t, "incident": eventIncident(inc)["incident"]}); err != nil {
 		return nil, err
 	}
@@ -276,8 +292,12 @@ var _ zhufang.BreachService = (*DB)(nil)
 
 // FindOpenDeadlines lists the due times of every incident not yet ended.
 func (db *DB) FindOpenDeadlines(ctx context.Context) ([]zhufang.OpenDeadline, error) {
-	rows, err := db.query(ctx, `SELECT id, state, due_acknowledge, due_on_scene, due_handling FROM incidents
-		WHERE state NOT IN ('closed', 'cancelled', 'duplicate', 'redirected') ORDER BY id`)
+	// An incident whose three stages have all been raised has nothing left
+	// to watch; the watcher would otherwise try to raise them again on
+	// every wake.
+	rows, err := db.query(ctx, `SELECT id, state, due_acknowledge, due_on_scene, due_handling FROM incidents i
+		WHERE state NOT IN ('closed', 'cancelled', 'duplicate', 'redirected')
+		AND (SELECT count(*) FROM breach_alerts b WHERE b.incident_id = i.id) < 3 ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}

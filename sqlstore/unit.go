@@ -217,18 +217,3 @@ func (db *DB) SavePositions(ctx context.Context, latest []zhufang.PositionReport
 	}
 	return tx.commit()
 }
-
-// UnknownUnits returns which of ids name no unit.
-func (db *DB) UnknownUnits(ctx context.Context, ids []int64) ([]int64, error) {
-	var unknown []int64
-	for _, id := range ids {
-		var n int
-		if err := db.queryRow(ctx, `SELECT count(*) FROM units WHERE id = ?`, id).Scan(&n); err != nil {
-			return nil, db.translate(err)
-		}
-		if n == 0 {
-			unknown = append(unknown, id)
-		}
-	}
-	return unknown, nil
-}

@@ -184,3 +184,38 @@ func TestAssignmentFlow(t *testing.T) {
 		})
 	}
 }
+
+// TestEndingAnIncidentFreesItsUnits: cancelling an incident stands down the
+// unit on its way and frees it for the next one.
+func TestEndingAnIncidentFreesItsUnits(t *testing.T) {
+	for _, engine := range sqltest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db, _ := cityDB(t, engine)
+			inc := prepared()
+			if err := db.CreateIncident(ctx, inc, "a"); err != nil {
+				t.Fatal(err)
+			}
+			a := &zhufang.Assignment{IncidentID: inc.ID, UnitID: 1, AssignedBy: "调度员"}
+			if err := db.Assign(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.TransitionIncident(ctx, inc.ID, zhufang.TransitionRequest{To: "cancelled", Actor: "调度员", Note: "报警人撤警"}); err != nil {
+				t.Fatal(err)
+			}
+			as, _ := db.FindAssignments(ctx, inc.ID)
+			u, _ := db.FindUnitByID(ctx, 1)
+			if len(as) != 1 || as[0].State != zhufang.AssignCancelled || u.Status != zhufang.UnitAvailable {
+				t.Fatalf("after cancelling: assignment %+v, unit %s", as, u.Status)
+			}
+			next := prepared()
+			if err := db.CreateIncident(ctx, next, "a"); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Assign(ctx, &zhufang.Assignment{IncidentID: next.ID, UnitID: 1, AssignedBy: "调度员"}); err != nil {
+				t.Fatalf("the freed unit cannot be sent again: %v", err)
+			}
+		})
+	}
+}

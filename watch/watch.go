@@ -28,8 +28,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer func() { stop() }()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	raised := map[zhufang.Breach]bool{}
 	for {
-		next, err := w.check(ctx)
+		next, err := w.check(ctx, raised)
 		if err != nil && ctx.Err() == nil {
 			w.Logger.Warn("breach watcher", "err", err)
 		}
@@ -40,13 +41,28 @@ func (w *Watcher) Run(ctx context.Context) error {
 			sleep = min(sleep, next.Sub(w.Clock.Now())+time.Nanosecond)
 		}
 		timer.Reset(max(sleep, 0))
+		if !w.wait(ctx, timer, &events, &stop) {
+			return nil
+		}
+	}
+}
+
+// wait sleeps until the timer fires or an incident is taken in or moves;
+// positions, its own alerts and other events change no deadline and do not
+// wake it. It reports false when ctx ends.
+func (w *Watcher) wait(ctx context.Context, timer *time.Timer, events *<-chan zhufang.Event, stop *func()) bool {
+	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return false
 		case <-timer.C:
-		case _, ok := <-events:
+			return true
+		case e, ok := <-*events:
+			if ok && e.Topic != zhufang.TopicIncidentCreated && e.Topic != zhufang.TopicIncidentTransition {
+				continue
+			}
 			if !ok { // dropped as a slow subscriber: subscribe again
-				events, stop = w.Events.Subscribe()
+				*events, *stop = w.Events.Subscribe()
 			}
 			if !timer.Stop() {
 				select {
@@ -54,30 +70,45 @@ func (w *Watcher) Run(ctx context.Context) error {
 				default:
 				}
 			}
+			return true
 		}
 	}
 }
 
-// check raises every open breach and returns the next due time to wake for.
-func (w *Watcher) check(ctx context.Context) (time.Time, error) {
+// check raises every open breach not raised before and returns the next
+// due time to wake for. raised remembers what this watcher has raised (or
+// found raised by another node), for the incidents still open, so that a
+// breach costs one write, not one per wake.
+func (w *Watcher) check(ctx context.Context, raised map[zhufang.Breach]bool) (time.Time, error) {
 	open, err := w.Store.FindOpenDeadlines(ctx)
 	if err != nil {
 		return time.Time{}, err
 	}
 	now := w.Clock.Now()
 	var next time.Time
+	still := map[int64]bool{}
 	for _, d := range open {
+		still[d.IncidentID] = true
 		for _, b := range zhufang.OpenBreaches(d.IncidentID, d.State, d.Due, now) {
-			raised, err := w.Store.RaiseBreach(ctx, b)
+			if raised[b] {
+				continue
+			}
+			new, err := w.Store.RaiseBreach(ctx, b)
 			if err != nil {
 				return time.Time{}, err
 			}
-			if raised {
+			raised[b] = true
+			if new {
 				w.Logger.Info("1-3-5 breach", "incident", b.IncidentID, "stage", b.Stage, "due", b.Due)
 			}
 		}
 		if n := zhufang.NextDue(d.State, d.Due, now); !n.IsZero() && (next.IsZero() || n.Before(next)) {
 			next = n
+		}
+	}
+	for b := range raised {
+		if !still[b.IncidentID] {
+			delete(raised, b)
 		}
 	}
 	return next, nil

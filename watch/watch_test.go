@@ -20,6 +20,7 @@ type memStore struct {
 	mu     sync.Mutex
 	open   map[int64]*zhufang.OpenDeadline
 	raised map[zhufang.Breach]time.Time
+	calls  int // RaiseBreach calls, each a write transaction in the store
 }
 
 func (m *memStore) FindOpenDeadlines(ctx context.Context) ([]zhufang.OpenDeadline, error) {
@@ -37,6 +38,7 @@ func (m *memStore) FindOpenDeadlines(ctx context.Context) ([]zhufang.OpenDeadlin
 func (m *memStore) RaiseBreach(ctx context.Context, b zhufang.Breach) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls++
 	if _, ok := m.raised[b]; ok {
 		return false, nil
 	}
@@ -96,8 +98,17 @@ func TestOneAlertPerBreachNoneEarly(t *testing.T) {
 		store.set(7, zhufang.StateOnScene) // arrived late
 		bus.Publish(ctx, zhufang.Event{Topic: zhufang.TopicIncidentTransition})
 		wait(30 * time.Minute) // never handled; many wake-ups pass
+		for range 100 {        // position traffic must not make it try again
+			bus.Publish(ctx, zhufang.Event{Topic: zhufang.TopicUnitPositions})
+			synctest.Wait()
+		}
+		bus.Publish(ctx, zhufang.Event{Topic: zhufang.TopicIncidentTransition})
+		synctest.Wait()
 		cancel()
 		<-done
+		if store.calls != 3 {
+			t.Errorf("%d attempts to raise 3 breaches: each should cost one write", store.calls)
+		}
 
 		got := store.snapshot()
 		if len(got) != 3 {

@@ -17,10 +17,15 @@ const maxBody = 64 << 10
 // decodeJSON reads one JSON object into v, refusing unknown fields, trailing
 // data and bodies over maxBody, with a message that says what was wrong.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeJSONLimit(w, r, v, maxBody)
+}
+
+// decodeJSONLimit is decodeJSON with another size limit.
+func decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return zhufang.Errorf(zhufang.EINVALID, "send JSON with Content-Type application/json, not %q", ct)
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -39,7 +44,7 @@ func jsonError(err error) error {
 	var ze *zhufang.Error
 	switch {
 	case errors.As(err, &big):
-		return zhufang.Errorf(zhufang.EINVALID, "request body is larger than %d KB", maxBody>>10)
+		return zhufang.Errorf(zhufang.EINVALID, "request body is larger than %d KB", big.Limit>>10)
 	case errors.As(err, &syn):
 		return zhufang.Errorf(zhufang.EINVALID, "malformed JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):

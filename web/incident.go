@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -103,6 +104,12 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := zhufang.IncidentFilter{State: zhufang.IncidentState(q.Get("state")), Lane: zhufang.Lane(q.Get("lane")), Open: q.Get("open") == "1" || q.Get("open") == "true"}
+	if f.State != "" && !slices.Contains(zhufang.IncidentStates, f.State) {
+		return zhufang.Errorf(zhufang.EINVALID, "state %q is not an incident state", f.State)
+	}
+	if f.Lane != "" && !slices.Contains([]zhufang.Lane{zhufang.LaneStreet, zhufang.LaneCase, zhufang.LaneDispute, zhufang.LaneAssign}, f.Lane) {
+		return zhufang.Errorf(zhufang.EINVALID, "lane %q must be street, case, dispute or assign", f.Lane)
+	}
 	for name, dst := range map[string]*int64{"station_id": &f.StationID} {
 		if v := q.Get(name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -115,8 +122,8 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
 	for name, dst := range map[string]*int{"limit": &f.Limit, "offset": &f.Offset} {
 		if v := q.Get(name); v != "" {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || n > 1000 {
-				return zhufang.Errorf(zhufang.EINVALID, "%s must be a whole number from 0 to 1000", name)
+			if err != nil || n < 0 || (name == "limit" && n > 1000) || n > 10_000_000 {
+				return zhufang.Errorf(zhufang.EINVALID, "limit must be 0 to 1000 and offset a whole number of at least 0")
 			}
 			*dst = n
 		}

@@ -10,8 +10,12 @@ import (
 	"zhufang"
 )
 
-// maxReports bounds one batch of position reports.
-const maxReports = 1000
+// maxReports bounds one batch of position reports, and maxReportsBody its
+// body: a thousand reports with speed and heading take about 130 KB.
+const (
+	maxReports     = 1000
+	maxReportsBody = 256 << 10
+)
 
 // positionsRequest is the body of POST /api/v1/positions.
 type positionsRequest struct {
@@ -36,7 +40,7 @@ func (s *Server) positions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var req positionsRequest
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := decodeJSONLimit(w, r, &req, maxReportsBody); err != nil {
 		return err
 	}
 	if len(req.Reports) == 0 || len(req.Reports) > maxReports {
@@ -54,6 +58,9 @@ func (s *Server) positions(w http.ResponseWriter, r *http.Request) error {
 		if err := rep.Validate(now); err != nil {
 			return zhufang.Errorf(zhufang.EINVALID, "report %d: %s", i, zhufang.ErrorMessage(err))
 		}
+		if _, in := s.Locator.Locate(rep.Point); !in {
+			return zhufang.Errorf(zhufang.EINVALID, "report %d: position (%g, %g) lies outside the city's jurisdiction", i, rep.Point.Lon, rep.Point.Lat)
+		}
 		rep.At = rep.At.UTC().Truncate(time.Microsecond)
 	}
 	stored, err := s.Devices.AppendTrack(r.Context(), req.Reports)
@@ -62,11 +69,9 @@ func (s *Server) positions(w http.ResponseWriter, r *http.Request) error {
 	}
 	applied := 0
 	for _, rep := range req.Reports {
-		ok, err := s.Fleet.Apply(rep)
-		if err != nil {
-			return err
-		}
-		if ok {
+		// Kept in the track already; a unit this node does not know yet (added
+		// after it started) is picked up from other nodes' events or a restart.
+		if ok, _ := s.Fleet.Apply(rep); ok {
 			applied++
 		}
 	}

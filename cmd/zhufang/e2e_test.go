@@ -326,6 +326,9 @@ func checkIncidentAPI(t *testing.T, base string) {
 		report.Rows[0].Key != "urban_core" || report.Rows[0].Incidents != 1 || report.Rows[0].Met["handling"] != 1 {
 		t.Fatalf("compliance: %d %+v", code, report)
 	}
+	if code := getJSON(t, base+"/api/v1/incidents?state=bogus", nil); code != 400 {
+		t.Fatalf("incidents in state bogus: %d", code)
+	}
 	if code := getJSON(t, base+"/api/v1/compliance?by=weather", nil); code != 400 {
 		t.Fatalf("compliance by weather: %d", code)
 	}
@@ -439,6 +442,8 @@ func checkDispatchAPI(t *testing.T, base, dsn string) {
 		{token, fmt.Sprintf(`{"reports":[{"at":"%s","position":[111.6,26.43]}]}`, at(time.Hour)), 400},
 		{token, fmt.Sprintf(`{"reports":[{"at":"%s","position":[211.6,26.43]}]}`, at(0)), 400},
 		{token, `{"reports":[]}`, 400},
+		{token, fmt.Sprintf(`{"reports":[{"at":"%s","position":[2.35,48.85]}]}`, at(0)), 400}, // Paris: outside the city
+		{token, fmt.Sprintf(`{"reports":[{"at":"%s","position":[111.6,26.43]}]}`, at(-8*24*time.Hour)), 400},
 		{token, `{"reports":[{"at":"now"}]}`, 400},
 	} {
 		if code, body := postAuth(t, base+"/api/v1/positions", bad.token, bad.body); code != bad.code {
@@ -481,6 +486,19 @@ func checkDispatchAPI(t *testing.T, base, dsn string) {
 	getJSON(t, fmt.Sprintf("%s/api/v1/incidents/%d", base, inc.ID), &got)
 	if got.State != "on_scene" {
 		t.Fatalf("incident %s after the unit arrived", got.State)
+	}
+	// A revoked token stops working at once.
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"device", "add", "--db", dsn, "--unit", fmt.Sprint(car)}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(out.String()) // device N of unit U: token T
+	spare := f[len(f)-1]
+	if err := run(context.Background(), []string{"device", "revoke", "--db", dsn, "--id", f[1]}, func(string) string { return "" }, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := postAuth(t, base+"/api/v1/positions", spare, fmt.Sprintf(`{"reports":[{"at":"%s","position":[111.6,26.43]}]}`, at(0))); code != 401 || !strings.Contains(body, "revoked") {
+		t.Fatalf("revoked token: %d %s", code, body)
 	}
 	// The car is busy now: not recommended for the next incident.
 	getJSON(t, fmt.Sprintf("%s/api/v1/incidents/%d/recommendations", base, inc.ID), &rec)

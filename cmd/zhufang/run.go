@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"zhufang"
@@ -295,13 +296,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	watcher := &watch.Watcher{Store: db, Events: bus, Clock: zhufang.SystemClock{}, Logger: logger, MaxSleep: 15 * time.Second}
 	watched := make(chan struct{})
 	go func() { watcher.Run(rctx); close(watched) }()
-	defer func() { stopRelay(); <-relay.Done(); <-watched }()
+	// The fleet's last snapshot and the relay finish before db closes.
+	var fleetDone sync.WaitGroup
+	defer func() { stopRelay(); <-relay.Done(); <-watched; fleetDone.Wait() }()
 	fl, err := newFleet(ctx, db, cfg.StaleAfter, logger)
 	if err != nil {
 		return err
 	}
-	go fl.follow(rctx, bus)
-	go fl.snapshot(rctx, 10*time.Second)
+	fleetDone.Go(func() { fl.follow(rctx, bus) })
+	fleetDone.Go(func() { fl.snapshot(rctx, 10*time.Second) }) // saves once more when stopped
 	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: triage, Zones: zones, Clock: zhufang.SystemClock{}}
 	srv := &web.Server{Org: db, Locator: idx, Incidents: db, Compliance: db, Assignments: db, Devices: db, Fleet: fl, Events: bus, Intake: intake, Logger: logger, Ready: func(ctx context.Context) error {
 		v, err := db.SchemaVersion(ctx)
