@@ -217,31 +217,9 @@ func buildDemo(ctx context.Context, db *sqlstore.DB, cfg Config, replace bool) (
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var cfg Config
-	fs := flagSet("serve", "Serves the console and the API.", stdout)
-	cfg.dbFlag(fs, getenv)
-	if err := cfg.dataFlags(fs, getenv); err != nil {
-		return err
-	}
-	fs.StringVar(&cfg.Addr, "addr", env(getenv, "ZHUFANG_ADDR", "127.0.0.1:8080"), "HOST:PORT to listen on (env ZHUFANG_ADDR)")
-	cfg.addrSet = true
-	fs.StringVar(&cfg.NATS, "nats", getenv("ZHUFANG_NATS"), "nats:// URL of a NATS JetStream event bus shared by several nodes (env ZHUFANG_NATS)")
-	fs.BoolVar(&cfg.Demo, "demo", false, "build the demo city first if the database holds no organisation")
-	fs.StringVar(&cfg.TriageFile, "triage", getenv("ZHUFANG_TRIAGE"), "file of 一统三分 triage rules replacing the shipped ones (env ZHUFANG_TRIAGE)")
-	fs.StringVar(&cfg.Zones, "zones", getenv("ZHUFANG_ZONES"), "1-3-5 thresholds over the defaults, e.g. urban=1m/5m/8m,rural=3m/20m/30m (env ZHUFANG_ZONES)")
-	fs.DurationVar(&cfg.StaleAfter, "stale-after", 2*time.Minute, "age past which a unit's position is not trusted for recommendation")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	if err := cfg.validate(); err != nil {
-		return err
-	}
-	zones, err := zhufang.ParseZoneProfiles(cfg.Zones)
+	cfg, zones, err := serveConfig(args, getenv, stdout)
 	if err != nil {
-		return usageError{"--zones: " + zhufang.ErrorMessage(err)}
-	}
-	if cfg.StaleAfter < 10*time.Second || cfg.StaleAfter > 24*time.Hour {
-		return usageError{"--stale-after must be between 10s and 24h"}
+		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	db, err := openDB(ctx, cfg.DB)
@@ -249,19 +227,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer db.Close()
-	if cfg.Demo {
-		empty, err := db.IsEmpty(ctx)
-		if err != nil {
-			return err
-		}
-		if empty {
-			logger.Info("building the demo city", "seed", cfg.Seed, "db", db.Where())
-			took, err := buildDemo(ctx, db, cfg, false)
-			if err != nil {
-				return err
-			}
-			logger.Info("demo city built", "seconds", fmt.Sprintf("%.2f", took.Seconds()))
-		}
+	if err := ensureDemo(ctx, db, cfg, logger); err != nil {
+		return err
 	}
 	idx, nAreas, err := loadIndex(ctx, db)
 	if err != nil {
@@ -271,61 +238,136 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	triage := zhufang.DefaultTriage()
-	if cfg.TriageFile != "" {
-		b, err := os.ReadFile(cfg.TriageFile)
-		if err != nil {
-			return zhufang.WrapError(zhufang.EINVALID, "cannot read the triage rules "+cfg.TriageFile, err)
-		}
-		if triage, err = zhufang.ParseTriage(string(b)); err != nil {
-			return err
-		}
+	triage, err := loadTriage(cfg.TriageFile)
+	if err != nil {
+		return err
 	}
-	var bus zhufang.EventService = inmem.NewBus(256)
-	if cfg.NATS != "" {
-		nb, err := natsbus.Open(ctx, cfg.NATS, natsbus.Options{Logger: logger})
-		if err != nil {
-			return err
-		}
-		defer nb.Close()
-		bus = nb
-		logger.Info("events over NATS JetStream", "nats", redactURL(cfg.NATS))
+	bus, closeBus, err := openBus(ctx, cfg.NATS, logger)
+	if err != nil {
+		return err
 	}
-	rctx, stopRelay := context.WithCancel(context.Background())
+	defer closeBus()
+	rctx, stopBackground := context.WithCancel(context.Background())
 	relay := db.StartRelay(rctx, bus, logger)
 	watcher := &watch.Watcher{Store: db, Events: bus, Clock: zhufang.SystemClock{}, Logger: logger, MaxSleep: 15 * time.Second}
-	watched := make(chan struct{})
-	go func() { watcher.Run(rctx); close(watched) }()
-	// The fleet's last snapshot and the relay finish before db closes.
-	var fleetDone sync.WaitGroup
-	defer func() { stopRelay(); <-relay.Done(); <-watched; fleetDone.Wait() }()
+	var background sync.WaitGroup
+	// The relay, the watcher and the fleet's last snapshot finish before
+	// the bus and the database close.
+	defer func() { stopBackground(); <-relay.Done(); background.Wait() }()
+	background.Go(func() { watcher.Run(rctx) })
 	fl, err := newFleet(ctx, db, cfg.StaleAfter, logger)
 	if err != nil {
 		return err
 	}
-	fleetDone.Go(func() { fl.follow(rctx, bus) })
-	fleetDone.Go(func() { fl.snapshot(rctx, 10*time.Second) }) // saves once more when stopped
+	background.Go(func() { fl.follow(rctx, bus) })
+	background.Go(func() { fl.snapshot(rctx, 10*time.Second) }) // saves once more when stopped
 	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: triage, Zones: zones, Clock: zhufang.SystemClock{}}
-	srv := &web.Server{Org: db, Locator: idx, Incidents: db, Compliance: db, Assignments: db, Devices: db, Fleet: fl, Events: bus, Intake: intake, Logger: logger, Ready: func(ctx context.Context) error {
-		v, err := db.SchemaVersion(ctx)
-		if err != nil {
-			return err
-		}
-		if v != sqlstore.LatestVersion(db.Engine()) {
-			return zhufang.Errorf(zhufang.EUNAVAILABLE, "schema version %d, want %d", v, sqlstore.LatestVersion(db.Engine()))
-		}
-		return nil
-	}}
+	srv := &web.Server{Org: db, Locator: idx, Incidents: db, Compliance: db, Assignments: db, Devices: db, Fleet: fl,
+		Events: bus, Intake: intake, Logger: logger, Ready: readiness(db)}
 	h, err := srv.Handler()
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot listen on "+cfg.Addr, err)
+	return listenAndServe(ctx, cfg.Addr, h, logger, "db", db.Where(), "areas", nAreas)
+}
+
+// serveConfig reads serve's flags.
+func serveConfig(args []string, getenv func(string) string, stdout io.Writer) (Config, zhufang.ZoneProfiles, error) {
+	var cfg Config
+	fs := flagSet("serve", "Serves the console and the API.", stdout)
+	cfg.dbFlag(fs, getenv)
+	if err := cfg.dataFlags(fs, getenv); err != nil {
+		return cfg, nil, err
 	}
-	hs := web.NewHTTPServer(cfg.Addr, h, logger)
-	logger.Info("serving", "url", "http://"+ln.Addr().String()+"/", "db", db.Where(), "areas", nAreas)
+	fs.StringVar(&cfg.Addr, "addr", env(getenv, "ZHUFANG_ADDR", "127.0.0.1:8080"), "HOST:PORT to listen on (env ZHUFANG_ADDR)")
+	cfg.addrSet = true
+	fs.StringVar(&cfg.NATS, "nats", getenv("ZHUFANG_NATS"), "nats:// URL of a NATS JetStream event bus shared by several nodes (env ZHUFANG_NATS)")
+	fs.BoolVar(&cfg.Demo, "demo", false, "build the demo city first if the database holds no organisation")
+	fs.StringVar(&cfg.TriageFile, "triage", getenv("ZHUFANG_TRIAGE"), "file of 一统三分 triage rules replacing the shipped ones (env ZHUFANG_TRIAGE)")
+	fs.StringVar(&cfg.Zones, "zones", getenv("ZHUFANG_ZONES"), "1-3-5 thresholds over the defaults, e.g. urban=1m/5m/8m,rural=3m/20m/30m (env ZHUFANG_ZONES)")
+	fs.DurationVar(&cfg.StaleAfter, "stale-after", 2*time.Minute, "age past which a unit's position is not trusted for recommendation")
+	if err := fs.parse(args); err != nil {
+		return cfg, nil, err
+	}
+	if err := cfg.validate(); err != nil {
+		return cfg, nil, err
+	}
+	zones, err := zhufang.ParseZoneProfiles(cfg.Zones)
+	if err != nil {
+		return cfg, nil, usageError{"--zones: " + zhufang.ErrorMessage(err)}
+	}
+	if cfg.StaleAfter < 10*time.Second || cfg.StaleAfter > 24*time.Hour {
+		return cfg, nil, usageError{"--stale-after must be between 10s and 24h"}
+	}
+	return cfg, zones, nil
+}
+
+// ensureDemo builds the demo city when --demo is given and the database
+// holds no organisation.
+func ensureDemo(ctx context.Context, db *sqlstore.DB, cfg Config, logger *slog.Logger) error {
+	if !cfg.Demo {
+		return nil
+	}
+	empty, err := db.IsEmpty(ctx)
+	if err != nil || !empty {
+		return err
+	}
+	logger.Info("building the demo city", "seed", cfg.Seed, "db", db.Where())
+	took, err := buildDemo(ctx, db, cfg, false)
+	if err != nil {
+		return err
+	}
+	logger.Info("demo city built", "seconds", fmt.Sprintf("%.2f", took.Seconds()))
+	return nil
+}
+
+// loadTriage reads the triage rules from path, or gives the shipped ones.
+func loadTriage(path string) (*zhufang.Triage, error) {
+	if path == "" {
+		return zhufang.DefaultTriage(), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, zhufang.WrapError(zhufang.EINVALID, "cannot read the triage rules "+path, err)
+	}
+	return zhufang.ParseTriage(string(b))
+}
+
+// openBus gives the in-process bus, or NATS JetStream when url is set.
+func openBus(ctx context.Context, url string, logger *slog.Logger) (zhufang.EventService, func(), error) {
+	if url == "" {
+		return inmem.NewBus(256), func() {}, nil
+	}
+	nb, err := natsbus.Open(ctx, url, natsbus.Options{Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	logger.Info("events over NATS JetStream", "nats", redactURL(url))
+	return nb, func() { nb.Close() }, nil
+}
+
+// readiness reports whether the database answers and is migrated.
+func readiness(db *sqlstore.DB) func(context.Context) error {
+	return func(ctx context.Context) error {
+		v, err := db.SchemaVersion(ctx)
+		if err != nil {
+			return err
+		}
+		if want := sqlstore.LatestVersion(db.Engine()); v != want {
+			return zhufang.Errorf(zhufang.EUNAVAILABLE, "schema version %d, want %d", v, want)
+		}
+		return nil
+	}
+}
+
+// listenAndServe serves h on addr until ctx ends, then shuts down gracefully.
+func listenAndServe(ctx context.Context, addr string, h http.Handler, logger *slog.Logger, logArgs ...any) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot listen on "+addr, err)
+	}
+	hs := web.NewHTTPServer(addr, h, logger)
+	logger.Info("serving", append([]any{"url", "http://" + ln.Addr().String() + "/"}, logArgs...)...)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
