@@ -52,9 +52,9 @@ func AggregateCompliance(incs []ClockedIncident, by string, now time.Time) ([]Co
 	case "station":
 		key = func(c ClockedIncident) string { return strconv.FormatInt(c.StationID, 10) }
 	case "day":
-		key = func(c ClockedIncident) string { return c.ReceivedAt.In(chinaTime).Format("2006-01-02") }
+		key = func(c ClockedIncident) string { return c.ReceivedAt.In(ChinaTime).Format("2006-01-02") }
 	case "month":
-		key = func(c ClockedIncident) string { return c.ReceivedAt.In(chinaTime).Format("2006-01") }
+		key = func(c ClockedIncident) string { return c.ReceivedAt.In(ChinaTime).Format("2006-01") }
 	default:
 		return nil, Errorf(EINVALID, "group by %q must be zone, station, day or month", by)
 	}

@@ -84,8 +84,10 @@ func DefaultTriage() *Triage {
 	return t
 }
 
-// chinaTime is UTC+8, the local time of every rule's hours.
-var chinaTime = time.FixedZone("CST", 8*3600)
+// ChinaTime is UTC+8, the local time of triage hours, incident numbers and
+// daily reports. A fixed zone: China keeps no daylight saving, and a fixed
+// zone needs no time-zone database on the server.
+var ChinaTime = time.FixedZone("CST", 8*3600)
 
 // Classify puts an incident in a lane: the first rule that matches.
 func (t *Triage) Classify(in TriageInput) TriageResult {
@@ -116,7 +118,7 @@ func (r *TriageRule) matches(in TriageInput) bool {
 		return false
 	}
 	if r.Hours[0] != r.Hours[1] {
-		h := in.ReceivedAt.In(chinaTime).Hour()
+		h := in.ReceivedAt.In(ChinaTime).Hour()
 		from, to := r.Hours[0], r.Hours[1]
 		in := (from < to && h >= from && h < to) || (from > to && (h >= from || h < to))
 		if !in {

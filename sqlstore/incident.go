@@ -12,9 +12,6 @@ import (
 
 var _ zhufang.IncidentService = (*DB)(nil)
 
-// chinaTime is the local time of incident numbers.
-var chinaTime = time.FixedZone("CST", 8*3600)
-
 const incidentColumns = `id, COALESCE(number, ''), source, received_at, caller_name, caller_phone, address, lon, lat,
 	category, place_type, description, flag_weapon, flag_injured, flag_trapped, flag_minors,
 	COALESCE(community_id, 0), COALESCE(station_id, 0), COALESCE(bureau_id, 0), zone,
@@ -67,7 +64,7 @@ func (db *DB) CreateIncident(ctx context.Context, inc *zhufang.Incident, actor s
 	if err != nil {
 		return db.translate(err)
 	}
-	inc.Number = fmt.Sprintf("J%s%08d", inc.ReceivedAt.In(chinaTime).Format("20060102"), inc.ID)
+	inc.Number = fmt.Sprintf("J%s%08d", inc.ReceivedAt.In(zhufang.ChinaTime).Format("20060102"), inc.ID)
 	if _, err := tx.exec(ctx, `UPDATE incidents SET number = ? WHERE id = ?`, inc.Number, inc.ID); err != nil {
 		return err
 	}

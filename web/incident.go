@@ -189,7 +189,7 @@ func (s *Server) listCategories(w http.ResponseWriter, r *http.Request) error {
 
 // parseDay reads a date (China time) or an RFC 3339 time.
 func parseDay(v, name string) (time.Time, error) {
-	if t, err := time.ParseInLocation("2006-01-02", v, chinaTime); err == nil {
+	if t, err := time.ParseInLocation("2006-01-02", v, zhufang.ChinaTime); err == nil {
 		return t, nil
 	}
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
@@ -197,8 +197,6 @@ func parseDay(v, name string) (time.Time, error) {
 	}
 	return time.Time{}, zhufang.Errorf(zhufang.EINVALID, "%s must be a date YYYY-MM-DD or an RFC 3339 time", name)
 }
-
-var chinaTime = time.FixedZone("CST", 8*3600)
 
 // compliance reports 1-3-5 standing grouped by zone, station, day or month
 // over a period (default: the last 7 days).
