@@ -94,6 +94,10 @@ func rawOpen(t *testing.T, engine sqlstore.Engine, dsn string) *sql.DB {
 	driver := "sqlite"
 	if engine == sqlstore.Postgres {
 		driver = "pgx"
+	} else {
+		// Wait for zhufang's own writers (the outbox relay) as another
+		// program would, instead of failing at once with SQLITE_BUSY.
+		dsn += "?_pragma=busy_timeout(5000)"
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
