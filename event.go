@@ -36,3 +36,11 @@ type EventService interface {
 	// function that ends the subscription.
 	Subscribe() (<-chan Event, func())
 }
+
+// EventLog reads back events already published, so a console that lost its
+// connection can resume where it stopped.
+type EventLog interface {
+	// FindEventsSince returns up to limit published events with IDs above
+	// after, oldest first.
+	FindEventsSince(ctx context.Context, after int64, limit int) ([]Event, error)
+}

@@ -263,6 +263,9 @@ type IncidentService interface {
 	FindIncidentByID(ctx context.Context, id int64) (*Incident, error)
 	FindIncidents(ctx context.Context, f IncidentFilter) ([]*Incident, error)
 	FindTransitions(ctx context.Context, id int64) ([]Transition, error)
+	// FindTransitionsOf returns the histories of many incidents at once,
+	// leaving out those not on the actor's ground.
+	FindTransitionsOf(ctx context.Context, ids []int64) (map[int64][]Transition, error)
 	// TransitionIncident moves an incident to another state: ECONFLICT for
 	// an illegal move (including one another dispatcher made first),
 	// ENOTFOUND for an unknown incident.

@@ -215,8 +215,14 @@ func (r Recommendation) MarshalJSON() ([]byte, error) {
 
 // UnitService keeps units.
 type UnitService interface {
+	// FindUnits returns the units on the actor's ground, of one station or
+	// of all for 0.
 	FindUnits(ctx context.Context, stationID int64) ([]*Unit, error)
+	// FindUnitByID returns ENOTFOUND for a unit that does not exist or is
+	// not on the actor's ground.
 	FindUnitByID(ctx context.Context, id int64) (*Unit, error)
+	// FindTrack returns a unit's reports between two times, oldest first.
+	FindTrack(ctx context.Context, unitID int64, from, to time.Time) ([]PositionReport, error)
 }
 
 // LiveUnit is a unit as the live picture holds it, with whether its

@@ -108,6 +108,9 @@ func (c timeColumn) Scan(v any) error {
 		return c.parse(v)
 	case []byte:
 		return c.parse(string(v))
+	case nil:
+		*c.t = time.Time{}
+		return nil
 	}
 	return fmt.Errorf("time column holds %T", v)
 }

@@ -10,6 +10,34 @@ import (
 
 const assignmentColumns = `id, incident_id, unit_id, state, role, assigned_by, eta_seconds, created_at, updated_at`
 
+// assignmentColumnsA is assignmentColumns for a query that joins the
+// assignment (alias a) to its incident.
+const assignmentColumnsA = `a.id, a.incident_id, a.unit_id, a.state, a.role, a.assigned_by, a.eta_seconds, a.created_at, a.updated_at`
+
+// assignmentScope limits assignments (alias a, joined to incidents i): a
+// device sees its own unit's, a user those of incidents on their ground.
+func assignmentScope(ctx context.Context) (string, []any) {
+	if a := zhufang.ActorFromContext(ctx); a != nil && a.User == nil {
+		return ` AND a.unit_id = ?`, []any{a.DeviceUnit}
+	}
+	return incidentScope(ctx)
+}
+
+// unitVisible returns ENOTFOUND for a unit that does not exist or is not
+// the actor's to see: a device's own unit, or a unit on a user's ground.
+func (tx *Tx) unitVisible(ctx context.Context, id int64) error {
+	where, args := unitScope(ctx)
+	if a := zhufang.ActorFromContext(ctx); a != nil && a.User == nil {
+		where, args = ` AND u.id = ?`, []any{a.DeviceUnit}
+	}
+	var one int
+	err := tx.queryRow(ctx, `SELECT 1 FROM units u WHERE u.id = ?`+where, append([]any{id}, args...)...).Scan(&one)
+	if err == sql.ErrNoRows {
+		return zhufang.Errorf(zhufang.ENOTFOUND, "unit %d does not exist", id)
+	}
+	return tx.db.translate(err)
+}
+
 func scanAssignment(sc interface{ Scan(...any) error }) (*zhufang.Assignment, error) {
 	a := &zhufang.Assignment{}
 	var state string
@@ -39,10 +67,13 @@ func (db *DB) Assign(ctx context.Context, a *zhufang.Assignment) error {
 	if err != nil {
 		return err
 	}
+	if err := authorizeIncident(ctx, zhufang.PermAssign, inc); err != nil {
+		return err
+	}
 	if inc.State.Terminal() {
 		return zhufang.Errorf(zhufang.ECONFLICT, "incident %d is %s; no unit can be sent", a.IncidentID, inc.State)
 	}
-	if err := tx.mustExist(ctx, "units", "unit", a.UnitID); err != nil {
+	if err := tx.unitVisible(ctx, a.UnitID); err != nil {
 		return err
 	}
 	res, err := tx.exec(ctx, `UPDATE units SET status = 'dispatched', updated_at = ? WHERE id = ? AND status IN ('available', 'returning')`,
@@ -64,6 +95,9 @@ func (db *DB) Assign(ctx context.Context, a *zhufang.Assignment) error {
 		return err
 	}
 	if err := tx.addEvent(ctx, zhufang.TopicAssignment, map[string]any{"assignment": a, "unit_status": zhufang.UnitDispatched}); err != nil {
+		return err
+	}
+	if err := tx.audit(ctx, zhufang.AuditAssign, incidentRecord(a.IncidentID), "unit "+itoa(a.UnitID)+" as "+a.Role); err != nil {
 		return err
 	}
 	return tx.commit()
@@ -134,7 +168,12 @@ func (db *DB) AdvanceAssignment(ctx context.Context, id int64, to zhufang.Assign
 		return nil, err
 	}
 	defer tx.rollback()
-	a, err := scanAssignment(tx.queryRow(ctx, `SELECT `+assignmentColumns+` FROM assignments WHERE id = ?`, id))
+	if err := zhufang.Authorize(ctx, zhufang.PermCrew); err != nil {
+		return nil, err
+	}
+	where, args := assignmentScope(ctx)
+	a, err := scanAssignment(tx.queryRow(ctx, `SELECT `+assignmentColumnsA+` FROM assignments a JOIN incidents i ON i.id = a.incident_id
+		WHERE a.id = ?`+where, append([]any{id}, args...)...))
 	if err == sql.ErrNoRows {
 		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "assignment %d does not exist", id)
 	}
@@ -169,12 +208,17 @@ func (db *DB) AdvanceAssignment(ctx context.Context, id int64, to zhufang.Assign
 	if err := tx.addEvent(ctx, zhufang.TopicAssignment, map[string]any{"assignment": a, "unit_status": unitStatus}); err != nil {
 		return nil, err
 	}
+	if err := tx.audit(ctx, zhufang.AuditAssignment, "assignment:"+itoa(id), "unit "+itoa(a.UnitID)+" "+string(to)); err != nil {
+		return nil, err
+	}
 	return a, tx.commit()
 }
 
 // FindAssignmentByID returns one assignment.
 func (db *DB) FindAssignmentByID(ctx context.Context, id int64) (*zhufang.Assignment, error) {
-	a, err := scanAssignment(db.queryRow(ctx, `SELECT `+assignmentColumns+` FROM assignments WHERE id = ?`, id))
+	where, args := assignmentScope(ctx)
+	a, err := scanAssignment(db.queryRow(ctx, `SELECT `+assignmentColumnsA+` FROM assignments a JOIN incidents i ON i.id = a.incident_id
+		WHERE a.id = ?`+where, append([]any{id}, args...)...))
 	if err == sql.ErrNoRows {
 		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "assignment %d does not exist", id)
 	}
@@ -183,6 +227,9 @@ func (db *DB) FindAssignmentByID(ctx context.Context, id int64) (*zhufang.Assign
 
 // FindAssignments returns an incident's assignments, oldest first.
 func (db *DB) FindAssignments(ctx context.Context, incidentID int64) ([]*zhufang.Assignment, error) {
+	if _, err := db.FindIncidentByID(ctx, incidentID); err != nil {
+		return nil, err
+	}
 	rows, err := db.query(ctx, `SELECT `+assignmentColumns+` FROM assignments WHERE incident_id = ? ORDER BY id`, incidentID)
 	if err != nil {
 		return nil, err
@@ -207,6 +254,12 @@ func (db *DB) SetUnitStatus(ctx context.Context, id int64, to zhufang.UnitStatus
 		return nil, err
 	}
 	defer tx.rollback()
+	if err := zhufang.Authorize(ctx, zhufang.PermCrew); err != nil {
+		return nil, err
+	}
+	if err := tx.unitVisible(ctx, id); err != nil {
+		return nil, err
+	}
 	u, err := scanUnit(tx.queryRow(ctx, `SELECT `+unitColumns+` FROM units WHERE id = ?`, id))
 	if err == sql.ErrNoRows {
 		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "unit %d does not exist", id)
@@ -233,6 +286,9 @@ func (db *DB) SetUnitStatus(ctx context.Context, id int64, to zhufang.UnitStatus
 	}
 	u.Status = to
 	if err := tx.addEvent(ctx, zhufang.TopicUnitStatus, map[string]any{"unit_id": id, "status": to, "actor": actor}); err != nil {
+		return nil, err
+	}
+	if err := tx.audit(ctx, zhufang.AuditUnitStatus, "unit:"+itoa(id), string(u.Status)+" → "+string(to)); err != nil {
 		return nil, err
 	}
 	return u, tx.commit()

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"zhufang"
@@ -43,6 +44,12 @@ func (db *DB) CreateIncident(ctx context.Context, inc *zhufang.Incident, actor s
 	if inc.State != zhufang.StateReceived || inc.Triage.Lane == "" || inc.Due.Acknowledge.IsZero() {
 		return zhufang.Errorf(zhufang.EINVALID, "incident was not prepared by intake")
 	}
+	if err := zhufang.Authorize(ctx, zhufang.PermIntake); err != nil {
+		return err
+	}
+	if a := zhufang.ActorFromContext(ctx); a != nil && a.User != nil && !coversIncident(ctx, inc) {
+		return zhufang.Errorf(zhufang.EFORBIDDEN, "this place is outside your jurisdiction")
+	}
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return err
@@ -72,6 +79,9 @@ func (db *DB) CreateIncident(ctx context.Context, inc *zhufang.Incident, actor s
 		return err
 	}
 	if err := tx.addEvent(ctx, zhufang.TopicIncidentCreated, eventIncident(inc)); err != nil {
+		return err
+	}
+	if err := tx.audit(ctx, zhufang.AuditIncidentCreate, incidentRecord(inc.ID), inc.Category+" "+string(inc.Triage.Lane)); err != nil {
 		return err
 	}
 	return tx.commit()
@@ -121,19 +131,28 @@ func (tx *Tx) loadIncident(ctx context.Context, id int64) (*zhufang.Incident, er
 	return inc, tx.db.translate(err)
 }
 
-// FindIncidentByID returns one incident.
+func incidentRecord(id int64) string { return "incident:" + itoa(id) }
+
+// FindIncidentByID returns one incident on the actor's ground.
 func (db *DB) FindIncidentByID(ctx context.Context, id int64) (*zhufang.Incident, error) {
-	inc, err := scanIncident(db.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+	if err := zhufang.Authorize(ctx, zhufang.PermViewIncidents); err != nil {
+		return nil, err
+	}
+	where, args := incidentScope(ctx)
+	inc, err := scanIncident(db.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents i WHERE id = ?`+where, append([]any{id}, args...)...))
 	if err == sql.ErrNoRows {
-		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "incident %d does not exist", id)
+		return nil, incidentNotFound(id)
 	}
 	return inc, db.translate(err)
 }
 
 // FindIncidents returns the incidents the filter selects, newest first.
 func (db *DB) FindIncidents(ctx context.Context, f zhufang.IncidentFilter) ([]*zhufang.Incident, error) {
-	q := `SELECT ` + incidentColumns + ` FROM incidents WHERE 1 = 1`
-	var args []any
+	if err := zhufang.Authorize(ctx, zhufang.PermViewIncidents); err != nil {
+		return nil, err
+	}
+	where, args := incidentScope(ctx)
+	q := `SELECT ` + incidentColumns + ` FROM incidents i WHERE 1 = 1` + where
 	if f.State != "" {
 		q += ` AND state = ?`
 		args = append(args, string(f.State))
@@ -177,6 +196,9 @@ func (db *DB) FindIncidents(ctx context.Context, f zhufang.IncidentFilter) ([]*z
 
 // FindTransitions returns an incident's history, oldest first.
 func (db *DB) FindTransitions(ctx context.Context, id int64) ([]zhufang.Transition, error) {
+	if _, err := db.FindIncidentByID(ctx, id); err != nil {
+		return nil, err
+	}
 	rows, err := db.query(ctx, `SELECT incident_id, from_state, to_state, at, actor, note FROM incident_transitions WHERE incident_id = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, err
@@ -191,6 +213,44 @@ func (db *DB) FindTransitions(ctx context.Context, id int64) ([]zhufang.Transiti
 		}
 		t.From, t.To = zhufang.IncidentState(from), zhufang.IncidentState(to)
 		out = append(out, t)
+	}
+	return out, db.translate(rows.Err())
+}
+
+// FindTransitionsOf returns the histories of many incidents in one query,
+// for the board.
+func (db *DB) FindTransitionsOf(ctx context.Context, ids []int64) (map[int64][]zhufang.Transition, error) {
+	out := make(map[int64][]zhufang.Transition, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if err := zhufang.Authorize(ctx, zhufang.PermViewIncidents); err != nil {
+		return nil, err
+	}
+	if len(ids) > 5000 {
+		return nil, zhufang.Errorf(zhufang.EINVALID, "at most 5000 incidents at once")
+	}
+	where, sargs := incidentScope(ctx)
+	args := make([]any, 0, len(ids)+len(sargs))
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	args = append(args, sargs...)
+	rows, err := db.query(ctx, `SELECT t.incident_id, t.from_state, t.to_state, t.at, t.actor, t.note
+		FROM incident_transitions t JOIN incidents i ON i.id = t.incident_id
+		WHERE t.incident_id IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+`)`+where+` ORDER BY t.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t zhufang.Transition
+		var f, st string
+		if err := rows.Scan(&t.IncidentID, &f, &st, timeColumn{&t.At}, &t.Actor, &t.Note); err != nil {
+			return nil, db.translate(err)
+		}
+		t.From, t.To = zhufang.IncidentState(f), zhufang.IncidentState(st)
+		out[t.IncidentID] = append(out[t.IncidentID], t)
 	}
 	return out, db.translate(rows.Err())
 }
@@ -211,6 +271,9 @@ func (db *DB) TransitionIncident(ctx context.Context, id int64, r zhufang.Transi
 	if err != nil {
 		return nil, err
 	}
+	if err := authorizeIncident(ctx, zhufang.PermHandle, inc); err != nil {
+		return nil, err
+	}
 	if err := zhufang.CheckTransition(inc.State, r.To); err != nil {
 		return nil, err
 	}
@@ -218,8 +281,12 @@ func (db *DB) TransitionIncident(ctx context.Context, id int64, r zhufang.Transi
 		if r.DuplicateOf == id {
 			return nil, zhufang.Errorf(zhufang.EINVALID, "an incident cannot duplicate itself")
 		}
-		if err := tx.mustExist(ctx, "incidents", "incident", r.DuplicateOf); err != nil {
+		dup, err := tx.loadIncident(ctx, r.DuplicateOf)
+		if err != nil {
 			return nil, err
+		}
+		if a := zhufang.ActorFromContext(ctx); a != nil && !coversIncident(ctx, dup) {
+			return nil, incidentNotFound(r.DuplicateOf)
 		}
 		inc.DuplicateOf = r.DuplicateOf
 	}
@@ -252,6 +319,9 @@ func (db *DB) TransitionIncident(ctx context.Context, id int64, r zhufang.Transi
 	if err := tx.addEvent(ctx, zhufang.TopicIncidentTransition, map[string]any{"transition": t, "incident": eventIncident(inc)["incident"]}); err != nil {
 		return nil, err
 	}
+	if err := tx.audit(ctx, zhufang.AuditIncidentState, incidentRecord(id), string(from)+" → "+string(r.To)); err != nil {
+		return nil, err
+	}
 	return inc, tx.commit()
 }
 
@@ -264,6 +334,9 @@ func (db *DB) OverrideLane(ctx context.Context, id int64, lane zhufang.Lane, by,
 	defer tx.rollback()
 	inc, err := tx.loadIncident(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := authorizeIncident(ctx, zhufang.PermHandle, inc); err != nil {
 		return nil, err
 	}
 	if inc.State.Terminal() {
@@ -280,6 +353,9 @@ func (db *DB) OverrideLane(ctx context.Context, id int64, lane zhufang.Lane, by,
 		return nil, err
 	}
 	if err := tx.addEvent(ctx, zhufang.TopicIncidentLane, eventIncident(inc)); err != nil {
+		return nil, err
+	}
+	if err := tx.audit(ctx, zhufang.AuditIncidentLane, incidentRecord(id), string(tr.RuleLane)+" → "+string(tr.Lane)+": "+reason); err != nil {
 		return nil, err
 	}
 	return inc, tx.commit()
@@ -340,8 +416,12 @@ var _ zhufang.ComplianceService = (*DB)(nil)
 // FindClockedIncidents returns the incidents received in [from, to) with
 // their transitions, in two queries.
 func (db *DB) FindClockedIncidents(ctx context.Context, from, to time.Time) ([]zhufang.ClockedIncident, error) {
+	if err := zhufang.Authorize(ctx, zhufang.PermViewStats); err != nil {
+		return nil, err
+	}
+	where, sargs := incidentScope(ctx)
 	rows, err := db.query(ctx, `SELECT id, COALESCE(station_id, 0), zone, received_at, state, due_acknowledge, due_on_scene, due_handling
-		FROM incidents WHERE received_at >= ? AND received_at < ? ORDER BY id`, db.timeArg(from), db.timeArg(to))
+		FROM incidents i WHERE received_at >= ? AND received_at < ?`+where+` ORDER BY id`, append([]any{db.timeArg(from), db.timeArg(to)}, sargs...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +445,7 @@ func (db *DB) FindClockedIncidents(ctx context.Context, from, to time.Time) ([]z
 	}
 	trows, err := db.query(ctx, `SELECT t.incident_id, t.from_state, t.to_state, t.at, t.actor, t.note
 		FROM incident_transitions t JOIN incidents i ON i.id = t.incident_id
-		WHERE i.received_at >= ? AND i.received_at < ? ORDER BY t.id`, db.timeArg(from), db.timeArg(to))
+		WHERE i.received_at >= ? AND i.received_at < ?`+where+` ORDER BY t.id`, append([]any{db.timeArg(from), db.timeArg(to)}, sargs...)...)
 	if err != nil {
 		return nil, err
 	}

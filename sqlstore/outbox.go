@@ -110,3 +110,30 @@ func (r *Relay) batch(ctx context.Context, limit int) (int, error) {
 	}
 	return len(events), tx.commit()
 }
+
+var _ zhufang.EventLog = (*DB)(nil)
+
+// FindEventsSince reads published events back from the outbox, which
+// keeps them after publishing for exactly this.
+func (db *DB) FindEventsSince(ctx context.Context, after int64, limit int) ([]zhufang.Event, error) {
+	if limit <= 0 || limit > 5000 {
+		limit = 1000
+	}
+	rows, err := db.query(ctx, `SELECT id, topic, payload, created_at FROM outbox
+		WHERE id > ? AND published_at IS NOT NULL ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []zhufang.Event
+	for rows.Next() {
+		var e zhufang.Event
+		var payload []byte
+		if err := rows.Scan(&e.ID, &e.Topic, &payload, timeColumn{&e.At}); err != nil {
+			return nil, db.translate(err)
+		}
+		e.Payload = payload
+		out = append(out, e)
+	}
+	return out, db.translate(rows.Err())
+}

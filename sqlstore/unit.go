@@ -51,9 +51,13 @@ func (n nullTime) Scan(v any) error {
 
 // FindUnits returns the units of a station, or all units for 0.
 func (db *DB) FindUnits(ctx context.Context, stationID int64) ([]*zhufang.Unit, error) {
-	q, args := `SELECT `+unitColumns+` FROM units`, []any{}
+	if err := zhufang.Authorize(ctx, zhufang.PermViewUnits); err != nil {
+		return nil, err
+	}
+	where, args := unitScope(ctx)
+	q := `SELECT ` + unitColumns + ` FROM units u WHERE 1 = 1` + where
 	if stationID != 0 {
-		q += ` WHERE station_id = ?`
+		q += ` AND station_id = ?`
 		args = append(args, stationID)
 	}
 	rows, err := db.query(ctx, q+` ORDER BY id`, args...)
@@ -74,7 +78,11 @@ func (db *DB) FindUnits(ctx context.Context, stationID int64) ([]*zhufang.Unit, 
 
 // FindUnitByID returns one unit.
 func (db *DB) FindUnitByID(ctx context.Context, id int64) (*zhufang.Unit, error) {
-	u, err := scanUnit(db.queryRow(ctx, `SELECT `+unitColumns+` FROM units WHERE id = ?`, id))
+	if err := zhufang.Authorize(ctx, zhufang.PermViewUnits); err != nil {
+		return nil, err
+	}
+	where, args := unitScope(ctx)
+	u, err := scanUnit(db.queryRow(ctx, `SELECT `+unitColumns+` FROM units u WHERE id = ?`+where, append([]any{id}, args...)...))
 	if err == sql.ErrNoRows {
 		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "unit %d does not exist", id)
 	}
@@ -182,6 +190,9 @@ func (db *DB) AppendTrack(ctx context.Context, reports []zhufang.PositionReport)
 
 // FindTrack returns a unit's reports between two times, oldest first.
 func (db *DB) FindTrack(ctx context.Context, unitID int64, from, to time.Time) ([]zhufang.PositionReport, error) {
+	if _, err := db.FindUnitByID(ctx, unitID); err != nil {
+		return nil, err
+	}
 	rows, err := db.query(ctx, `SELECT unit_id, at, lon, lat, speed, heading FROM unit_tracks
 		WHERE unit_id = ? AND at >= ? AND at <= ? ORDER BY at`, unitID, db.timeArg(from), db.timeArg(to))
 	if err != nil {
