@@ -88,16 +88,3 @@ func coordinate(v, name string) (float64, error) {
 func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) error {
 	return zhufang.Errorf(zhufang.ENOTFOUND, "no such API endpoint: %s", r.URL.Path)
 }
-
-// home shows the organisation as a tree.
-func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
-	tree, err := s.Org.FindOrgTree(r.Context())
-	if err != nil {
-		return err
-	}
-	sum, err := s.Org.OrgSummary(r.Context())
-	if err != nil {
-		return err
-	}
-	return s.render(w, "home.html", map[string]any{"Tree": tree, "Summary": sum})
-}

@@ -21,7 +21,9 @@ type incidentRequest struct {
 	PlaceType   string                 `json:"place_type"`
 	Description string                 `json:"description"`
 	Flags       zhufang.IncidentFlags  `json:"flags"`
-	Actor       string                 `json:"actor"`
+	// Actor is accepted for older clients and ignored: who acts is the
+	// signed-in user.
+	Actor string `json:"actor"`
 }
 
 // incidentView is an incident as the API shows it: the caller's phone
@@ -35,8 +37,12 @@ type incidentView struct {
 func view(inc *zhufang.Incident) incidentView {
 	c := *inc
 	c.CallerPhone = zhufang.MaskPhone(c.CallerPhone)
+	c.CallerName = maskName(c.CallerName)
 	return incidentView{Incident: &c}
 }
+
+// actorName is who acts in this request, for transitions and assignments.
+func actorName(r *http.Request) string { return zhufang.ActorFromContext(r.Context()).Name() }
 
 func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) error {
 	var req incidentRequest
@@ -54,14 +60,10 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		inc.ReceivedAt = s.Intake.Clock.Now().UTC().Truncate(time.Microsecond)
 	}
-	actor := req.Actor
-	if actor == "" {
-		actor = "110"
-	}
 	if err := s.Intake.Prepare(inc); err != nil {
 		return err
 	}
-	if err := s.Incidents.CreateIncident(r.Context(), inc, actor); err != nil {
+	if err := s.Incidents.CreateIncident(r.Context(), inc, actorName(r)); err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/incidents/"+strconv.FormatInt(inc.ID, 10))
@@ -91,6 +93,17 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := view(inc)
+	// Only ?personal=1 shows the caller in full, to a role that may see it,
+	// and the view is audited.
+	if r.URL.Query().Get("personal") == "1" {
+		if err := zhufang.Authorize(r.Context(), zhufang.PermViewPersonal); err != nil {
+			return err
+		}
+		if err := s.Audit.RecordAudit(r.Context(), zhufang.AuditViewPersonal, "incident:"+strconv.FormatInt(id, 10), "caller via API"); err != nil {
+			return err
+		}
+		v.CallerName, v.CallerPhone = inc.CallerName, inc.CallerPhone
+	}
 	v.Transitions = ts
 	var ended time.Time
 	if inc.State.Terminal() && len(ts) > 0 {
@@ -149,6 +162,7 @@ func (s *Server) transitionIncident(w http.ResponseWriter, r *http.Request) erro
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
+	req.Actor = actorName(r)
 	inc, err := s.Incidents.TransitionIncident(r.Context(), id, req)
 	if err != nil {
 		return err
@@ -160,7 +174,7 @@ func (s *Server) transitionIncident(w http.ResponseWriter, r *http.Request) erro
 // laneRequest is the body of POST /api/v1/incidents/{id}/lane.
 type laneRequest struct {
 	Lane     zhufang.Lane `json:"lane"`
-	By       string       `json:"by"`
+	By       string       `json:"by"` // ignored: the signed-in user overrides
 	Reason   string       `json:"reason"`
 	AssignTo string       `json:"assign_to"`
 }
@@ -174,7 +188,7 @@ func (s *Server) overrideLane(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	inc, err := s.Incidents.OverrideLane(r.Context(), id, req.Lane, req.By, req.Reason, req.AssignTo)
+	inc, err := s.Incidents.OverrideLane(r.Context(), id, req.Lane, actorName(r), req.Reason, req.AssignTo)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func incidentServer(t testing.TB) (http.Handler, *memIncidents) {
 		t.Fatal(err)
 	}
 	mem := &memIncidents{}
-	s := &web.Server{Org: fakeOrg{}, Locator: squareLocator{}, Incidents: mem,
+	s := &web.Server{Org: fakeOrg{}, Locator: squareLocator{}, Incidents: mem, Users: fakeUsers{},
 		Intake: &zhufang.Intake{Categories: cats, Locator: squareLocator{}, Triage: zhufang.DefaultTriage(),
 			Zones: zhufang.DefaultZoneProfiles(), Clock: zhufang.FixedClock(now)},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -56,6 +56,7 @@ func incidentServer(t testing.TB) (http.Handler, *memIncidents) {
 func post(h http.Handler, target, body string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+testToken)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
@@ -109,6 +110,7 @@ func TestCreateIncident(t *testing.T) {
 	}
 	req := httptest.NewRequest(http.MethodPost, "/api/v1/incidents", strings.NewReader(`{}`))
 	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Authorization", "Bearer "+testToken)
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "application/json") {
@@ -159,7 +161,7 @@ type memDevices struct {
 }
 
 func (m *memDevices) DeviceUnit(ctx context.Context, token string) (int64, error) {
-	if token == "good" {
+	if token == "zfd_good" {
 		return 7, nil
 	}
 	return 0, zhufang.Errorf(zhufang.EUNAUTHORIZED, "unknown device token")
@@ -203,7 +205,7 @@ func FuzzPositions(f *testing.F) {
 		before := len(dev.track)
 		req := httptest.NewRequest(http.MethodPost, "/api/v1/positions", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer good")
+		req.Header.Set("Authorization", "Bearer zfd_good")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		switch {

@@ -10,26 +10,53 @@ import (
 // routes lists every route in one place.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	// Open to all: health, sign-in and the console's own assets.
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.api(s.readyz))
-	mux.HandleFunc("GET /api/v1/org/summary", s.api(s.orgSummary))
-	mux.HandleFunc("GET /api/v1/locate", s.api(s.locate))
-	mux.HandleFunc("GET /api/v1/categories", s.api(s.listCategories))
-	mux.HandleFunc("POST /api/v1/incidents", s.api(s.createIncident))
-	mux.HandleFunc("GET /api/v1/incidents", s.api(s.listIncidents))
-	mux.HandleFunc("GET /api/v1/incidents/{id}", s.api(s.getIncident))
-	mux.HandleFunc("POST /api/v1/incidents/{id}/transitions", s.api(s.transitionIncident))
-	mux.HandleFunc("POST /api/v1/incidents/{id}/lane", s.api(s.overrideLane))
-	mux.HandleFunc("GET /api/v1/compliance", s.api(s.compliance))
-	mux.HandleFunc("POST /api/v1/positions", s.api(s.positions))
-	mux.HandleFunc("GET /api/v1/units", s.api(s.listUnits))
-	mux.HandleFunc("POST /api/v1/units/{id}/status", s.api(s.setUnitStatus))
-	mux.HandleFunc("GET /api/v1/incidents/{id}/recommendations", s.api(s.recommendations))
-	mux.HandleFunc("POST /api/v1/incidents/{id}/assignments", s.api(s.assign))
-	mux.HandleFunc("GET /api/v1/incidents/{id}/assignments", s.api(s.listAssignments))
-	mux.HandleFunc("POST /api/v1/assignments/{id}/transitions", s.api(s.advanceAssignment))
+	mux.HandleFunc("POST /api/v1/session", s.api(s.createSession))
+	mux.HandleFunc("GET /login", s.page(s.loginPage))
+	mux.HandleFunc("POST /login", s.page(s.login))
+	mux.Handle("GET /static/", staticHandler())
+
+	// The API, for people (a session) and devices (a device token).
+	mux.HandleFunc("DELETE /api/v1/session", s.userAPI(s.deleteSession))
+	mux.HandleFunc("GET /api/v1/org/summary", s.userAPI(s.orgSummary))
+	mux.HandleFunc("GET /api/v1/locate", s.userAPI(s.locate))
+	mux.HandleFunc("GET /api/v1/categories", s.userAPI(s.listCategories))
+	mux.HandleFunc("POST /api/v1/incidents", s.userAPI(s.createIncident))
+	mux.HandleFunc("GET /api/v1/incidents", s.userAPI(s.listIncidents))
+	mux.HandleFunc("GET /api/v1/incidents/{id}", s.userAPI(s.getIncident))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/transitions", s.userAPI(s.transitionIncident))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/lane", s.userAPI(s.overrideLane))
+	mux.HandleFunc("GET /api/v1/compliance", s.userAPI(s.compliance))
+	mux.HandleFunc("POST /api/v1/positions", s.authAPI(s.positions))
+	mux.HandleFunc("GET /api/v1/units", s.userAPI(s.listUnits))
+	mux.HandleFunc("GET /api/v1/units/{id}", s.userAPI(s.getUnit))
+	mux.HandleFunc("POST /api/v1/units/{id}/status", s.authAPI(s.setUnitStatus))
+	mux.HandleFunc("GET /api/v1/incidents/{id}/recommendations", s.userAPI(s.recommendations))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/assignments", s.userAPI(s.assign))
+	mux.HandleFunc("GET /api/v1/incidents/{id}/assignments", s.userAPI(s.listAssignments))
+	mux.HandleFunc("POST /api/v1/assignments/{id}/transitions", s.authAPI(s.advanceAssignment))
+	mux.HandleFunc("GET /api/v1/audit", s.userAPI(s.listAudit))
 	mux.HandleFunc("GET /api/", s.api(s.apiNotFound))
-	mux.HandleFunc("GET /{$}", s.page(s.home))
+
+	// The console.
+	mux.HandleFunc("GET /{$}", s.authPage(s.home))
+	mux.HandleFunc("GET /board", s.authPage(s.board))
+	mux.HandleFunc("GET /board/rows/{id}", s.authPage(s.boardRowFragment))
+	mux.HandleFunc("GET /board/units", s.authPage(s.unitsFragment))
+	mux.HandleFunc("GET /map", s.authPage(s.mapView))
+	mux.HandleFunc("GET /incidents/{id}", s.authPage(s.incidentPage))
+	mux.HandleFunc("POST /incidents", s.authPage(s.intake))
+	mux.HandleFunc("POST /incidents/{id}/assign", s.authPage(s.assignForm))
+	mux.HandleFunc("POST /incidents/{id}/state", s.authPage(s.stateForm))
+	mux.HandleFunc("GET /units/{id}", s.authPage(s.unitPage))
+	mux.HandleFunc("GET /stations/{id}", s.authPage(s.stationPage))
+	mux.HandleFunc("GET /org", s.authPage(s.orgPage))
+	mux.HandleFunc("GET /audit", s.authPage(s.auditList))
+	mux.HandleFunc("GET /events", s.authPage(s.events))
+	mux.HandleFunc("POST /lang", s.authPage(s.setLang))
+	mux.HandleFunc("POST /logout", s.authPage(s.logout))
 	return securityHeaders(jsonMuxErrors(mux))
 }
 
@@ -76,13 +103,29 @@ func (m *muxErrorWriter) Write(b []byte) (int, error) {
 	return m.ResponseWriter.Write(b)
 }
 
-// securityHeaders sets the headers every response carries.
+// securityHeaders sets the headers every response carries: no framing, no
+// type sniffing, and a policy that runs only the console's own scripts and
+// styles (no inline script at all).
 func securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
-		hd.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+			"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			hd.Set("Cache-Control", "no-store")
+		}
 		h.ServeHTTP(w, r)
+	})
+}
+
+// staticHandler serves the console's embedded scripts, styles and icons.
+func staticHandler() http.Handler {
+	fs := http.FileServerFS(staticFiles)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		fs.ServeHTTP(w, r)
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"zhufang"
@@ -21,7 +22,11 @@ import (
 //go:embed templates/*.html
 var templateFiles embed.FS
 
-// Server holds what the handlers need. Every field is set by cmd/zhufang.
+//go:embed static
+var staticFiles embed.FS
+
+// Server holds what the handlers need. Every exported field is set by
+// cmd/zhufang.
 type Server struct {
 	Org         zhufang.OrgService
 	Locator     zhufang.Locator
@@ -29,28 +34,65 @@ type Server struct {
 	Compliance  zhufang.ComplianceService
 	Assignments zhufang.AssignmentService
 	Devices     zhufang.DeviceService
+	Units       zhufang.UnitService
+	Users       zhufang.UserService
+	Audit       zhufang.AuditService
+	EventLog    zhufang.EventLog
 	Fleet       zhufang.Fleet
 	Events      zhufang.EventService
 	Intake      *zhufang.Intake
 	// Ready reports whether the database answers and is migrated.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
+	// SecureCookies marks cookies Secure even on plain HTTP, for a server
+	// behind a TLS-terminating proxy. Over TLS they always are.
+	SecureCookies bool
 
-	tmpl *template.Template
+	tmpl     map[string]*template.Template // per language
+	catalogs *catalogs
+	hub      hub
+	refs     refs
+	logins   *limiter
+
+	unitMu   sync.Mutex
+	unitByID map[int64]*zhufang.Unit
 }
 
 // Handler returns the HTTP handler with every route.
 func (s *Server) Handler() (http.Handler, error) {
-	t, err := template.New("").Funcs(template.FuncMap{"num": groupDigits}).
-		ParseFS(templateFiles, "templates/*.html")
+	cat, err := loadCatalogs()
 	if err != nil {
 		return nil, err
 	}
-	s.tmpl = t
+	s.catalogs = cat
+	s.tmpl = map[string]*template.Template{}
+	for _, lang := range zhufang.Languages {
+		t, err := template.New("").Funcs(templateFuncs).Funcs(cat.funcs(lang)).ParseFS(templateFiles, "templates/*.html")
+		if err != nil {
+			return nil, err
+		}
+		s.tmpl[lang] = t
+	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
+	s.logins = newLimiter(s.clock(), loginsPerAddress, loginWindow)
 	return s.routes(), nil
+}
+
+// clock is the intake's clock, or the system's for a server without intake.
+func (s *Server) clock() zhufang.Clock {
+	if s.Intake != nil && s.Intake.Clock != nil {
+		return s.Intake.Clock
+	}
+	return zhufang.SystemClock{}
+}
+
+// Start runs the live-update hub until ctx ends.
+func (s *Server) Start(ctx context.Context) {
+	if s.Events != nil {
+		go s.runHub(ctx)
+	}
 }
 
 // handlerFunc is a handler that returns its error to one renderer.
@@ -63,6 +105,7 @@ var statusOf = map[string]int{
 	zhufang.ECONFLICT:     http.StatusConflict,
 	zhufang.EUNAUTHORIZED: http.StatusUnauthorized,
 	zhufang.EFORBIDDEN:    http.StatusForbidden,
+	zhufang.ETOOMANY:      http.StatusTooManyRequests,
 	zhufang.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	zhufang.EINTERNAL:     http.StatusInternalServerError,
 }
@@ -88,15 +131,24 @@ func (s *Server) api(h handlerFunc) http.HandlerFunc {
 	}
 }
 
-// page adapts an HTML handler: its error becomes an error page.
+// page adapts an HTML handler: its error becomes an error page in the
+// user's language.
 func (s *Server) page(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			code := zhufang.ErrorCode(err)
 			s.logError(r, code, err)
+			p := s.newPage(r, "error.title", "", map[string]string{"Code": code, "Message": zhufang.ErrorMessage(err)})
+			if p.User == nil {
+				p.Lang = loginLang(r)
+			}
+			var b bytes.Buffer
+			if err := s.tmpl[p.Lang].ExecuteTemplate(&b, "error", p); err != nil {
+				s.Logger.Error("error page", "err", err)
+			}
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(statusOf[code])
-			s.tmpl.ExecuteTemplate(w, "error.html", map[string]any{"Code": code, "Message": zhufang.ErrorMessage(err)})
+			b.WriteTo(w)
 		}
 	}
 }
@@ -107,18 +159,6 @@ func (s *Server) logError(r *http.Request, code string, err error) {
 		level = slog.LevelError
 	}
 	s.Logger.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
-}
-
-// render executes a page template into a buffer first, so that a template
-// that fails halfway sends the error page rather than half a page.
-func (s *Server) render(w http.ResponseWriter, name string, data any) error {
-	var b bytes.Buffer
-	if err := s.tmpl.ExecuteTemplate(&b, name, data); err != nil {
-		return zhufang.WrapError(zhufang.EINTERNAL, "cannot render the page", err)
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, err := b.WriteTo(w)
-	return err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

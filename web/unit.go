@@ -22,13 +22,13 @@ type positionsRequest struct {
 	Reports []zhufang.PositionReport `json:"reports"`
 }
 
-// deviceUnit authenticates a device by its bearer token.
+// deviceUnit is the unit the request's device token speaks for.
 func (s *Server) deviceUnit(r *http.Request) (int64, error) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(token) == "" {
-		return 0, zhufang.Errorf(zhufang.EUNAUTHORIZED, "send the device token as Authorization: Bearer <token>")
+	a := zhufang.ActorFromContext(r.Context())
+	if a == nil || a.DeviceUnit == 0 {
+		return 0, zhufang.Errorf(zhufang.EFORBIDDEN, "only a unit's device reports positions; send its token as Authorization: Bearer zfd_…")
 	}
-	return s.Devices.DeviceUnit(r.Context(), strings.TrimSpace(token))
+	return a.DeviceUnit, nil
 }
 
 // positions takes a batch of position reports from one device. Every report
@@ -84,6 +84,7 @@ func (s *Server) positions(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// listUnits returns the units on the user's ground with their live state.
 func (s *Server) listUnits(w http.ResponseWriter, r *http.Request) error {
 	var station int64
 	if v := r.URL.Query().Get("station_id"); v != "" {
@@ -93,7 +94,31 @@ func (s *Server) listUnits(w http.ResponseWriter, r *http.Request) error {
 		}
 		station = n
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"units": s.Fleet.Units(station)})
+	units, err := s.liveUnits(r)
+	if err != nil {
+		return err
+	}
+	out := make([]*zhufang.LiveUnit, 0, len(units))
+	for _, u := range units {
+		if station == 0 || u.StationID == station {
+			out = append(out, u)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"units": out})
+	return nil
+}
+
+// getUnit returns one unit on the user's ground.
+func (s *Server) getUnit(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	u, err := s.liveUnit(r, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
 	return nil
 }
 
@@ -112,10 +137,7 @@ func (s *Server) setUnitStatus(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if strings.TrimSpace(req.Actor) == "" {
-		return zhufang.Errorf(zhufang.EINVALID, "actor must name who acts")
-	}
-	u, err := s.Devices.SetUnitStatus(r.Context(), id, req.Status, req.Actor)
+	u, err := s.Devices.SetUnitStatus(r.Context(), id, req.Status, actorName(r))
 	if err != nil {
 		return err
 	}
@@ -146,11 +168,26 @@ func (s *Server) recommendations(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"incident_id": id, "units": s.Fleet.Recommend(zhufang.RecommendQuery{At: inc.Position, Zone: inc.Zone,
-		StationID: inc.StationID, K: k, Needs: needs})}
+	if err := zhufang.Authorize(r.Context(), zhufang.PermViewUnits); err != nil {
+		return err
+	}
+	c, err := s.city(r.Context())
+	if err != nil {
+		return err
+	}
+	scope := zhufang.ScopeFromContext(r.Context())
+	units := []zhufang.Recommendation{}
+	for _, rec := range s.Fleet.Recommend(zhufang.RecommendQuery{At: inc.Position, Zone: inc.Zone, StationID: inc.StationID, K: k * 4, Needs: needs}) {
+		if u := s.unitRef(rec.UnitID); u != nil && scope.Covers(c.bureauOf(u.StationID), u.StationID, u.CommunityID) && len(units) < k {
+			units = append(units, rec)
+		}
+	}
+	out := map[string]any{"incident_id": id, "units": units}
 	if inc.Triage.Streetward() {
 		if fr, ok := s.Fleet.FirstResponder(inc.Position, inc.Zone); ok {
-			out["first_responder"] = fr
+			if u := s.unitRef(fr.UnitID); u != nil && scope.Covers(c.bureauOf(u.StationID), u.StationID, u.CommunityID) {
+				out["first_responder"] = fr
+			}
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -160,7 +197,7 @@ func (s *Server) recommendations(w http.ResponseWriter, r *http.Request) error {
 // assignRequest is the body of POST /api/v1/incidents/{id}/assignments.
 type assignRequest struct {
 	UnitID     int64  `json:"unit_id"`
-	AssignedBy string `json:"assigned_by"`
+	AssignedBy string `json:"assigned_by"` // ignored: the signed-in user assigns
 	Role       string `json:"role"`
 	ETASeconds int64  `json:"eta_seconds"`
 }
@@ -174,7 +211,7 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	a := &zhufang.Assignment{IncidentID: id, UnitID: req.UnitID, AssignedBy: req.AssignedBy, Role: req.Role,
+	a := &zhufang.Assignment{IncidentID: id, UnitID: req.UnitID, AssignedBy: actorName(r), Role: req.Role,
 		ETA: time.Duration(req.ETASeconds) * time.Second}
 	if err := s.Assignments.Assign(r.Context(), a); err != nil {
 		return err
@@ -214,27 +251,47 @@ func (s *Server) advanceAssignment(w http.ResponseWriter, r *http.Request) error
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if r.Header.Get("Authorization") != "" {
-		unit, err := s.deviceUnit(r)
-		if err != nil {
-			return err
-		}
-		a, err := s.Assignments.FindAssignmentByID(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		if a.UnitID != unit {
-			return zhufang.Errorf(zhufang.EFORBIDDEN, "assignment %d is not for this device's unit %d", id, unit)
-		}
-		if req.Actor == "" {
-			req.Actor = "device of unit " + strconv.FormatInt(unit, 10)
-		}
-	}
-	a, err := s.Assignments.AdvanceAssignment(r.Context(), id, req.To, req.Actor)
+	// The store lets a device advance only its own unit's assignments, and
+	// a user only those on their ground.
+	a, err := s.Assignments.AdvanceAssignment(r.Context(), id, req.To, actorName(r))
 	if err != nil {
 		return err
 	}
 	s.Fleet.SetStatus(a.UnitID, zhufang.UnitStatusFor(a.State))
 	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+// listAudit returns audit entries for administrators, filtered by actor,
+// record, action and period.
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
+	if err := zhufang.Authorize(r.Context(), zhufang.PermViewAudit); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := zhufang.AuditFilter{Actor: q.Get("actor"), Record: q.Get("record"), Action: q.Get("action")}
+	var err error
+	if v := q.Get("from"); v != "" {
+		if f.From, err = parseDay(v, "from"); err != nil {
+			return err
+		}
+	}
+	if v := q.Get("to"); v != "" {
+		if f.To, err = parseDay(v, "to"); err != nil {
+			return err
+		}
+	}
+	for name, dst := range map[string]*int{"limit": &f.Limit, "offset": &f.Offset} {
+		if v := q.Get(name); v != "" {
+			if *dst, err = strconv.Atoi(v); err != nil || *dst < 0 || *dst > 10_000_000 {
+				return zhufang.Errorf(zhufang.EINVALID, "%s must be a whole number of at least 0", name)
+			}
+		}
+	}
+	es, err := s.Audit.FindAudit(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": es})
 	return nil
 }

@@ -52,7 +52,7 @@ func (squareLocator) Locate(p zhufang.Point) (zhufang.Jurisdiction, bool) {
 
 func newServer(t testing.TB, org fakeOrg, ready error) http.Handler {
 	t.Helper()
-	s := &web.Server{Org: org, Locator: squareLocator{}, Ready: func(context.Context) error { return ready },
+	s := &web.Server{Org: org, Locator: squareLocator{}, Users: fakeUsers{}, Ready: func(context.Context) error { return ready },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	h, err := s.Handler()
 	if err != nil {
@@ -63,7 +63,9 @@ func newServer(t testing.TB, org fakeOrg, ready error) http.Handler {
 
 func get(h http.Handler, target string) (*http.Response, string) {
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+	req := httptest.NewRequest(http.MethodGet, target, nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	h.ServeHTTP(rec, req)
 	res := rec.Result()
 	b, _ := io.ReadAll(res.Body)
 	return res, string(b)
@@ -90,8 +92,9 @@ func TestRoutes(t *testing.T) {
 		{"/api/v1/locate?lon=Inf&lat=26.5", 400, "decimal number"},
 		{"/api/v1/locate?lon=1e999&lat=26.5", 400, "decimal number"},
 		{"/api/v1/nothing", 404, "no such API endpoint"},
-		{"/", 200, "梅湾派出所"},
-		{"/?", 200, "3,181"},
+		{"/", 303, ""},
+		{"/org", 200, "梅湾派出所"},
+		{"/org?", 200, "3,181"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
@@ -108,7 +111,7 @@ func TestRoutes(t *testing.T) {
 
 func TestErrorsDoNotLeakInternals(t *testing.T) {
 	h := newServer(t, fakeOrg{fail: true}, zhufang.WrapError(zhufang.EUNAVAILABLE, "database gone", errors.New("dial tcp: secret")))
-	for _, target := range []string{"/api/v1/org/summary", "/readyz", "/"} {
+	for _, target := range []string{"/api/v1/org/summary", "/readyz", "/org"} {
 		res, body := get(h, target)
 		if res.StatusCode < 500 {
 			t.Errorf("GET %s: status %d, want a 5xx", target, res.StatusCode)
@@ -122,7 +125,9 @@ func TestErrorsDoNotLeakInternals(t *testing.T) {
 func TestWrongMethod(t *testing.T) {
 	h := newServer(t, fakeOrg{}, nil)
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/v1/locate?lon=1&lat=2", strings.NewReader("{}")))
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/locate?lon=1&lat=2", strings.NewReader("{}"))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusMethodNotAllowed || !strings.Contains(rec.Body.String(), `"method_not_allowed"`) {
 		t.Fatalf("POST /api/v1/locate: %d %s, want a JSON 405", rec.Code, rec.Body)
 	}
@@ -141,6 +146,7 @@ func FuzzLocateQuery(f *testing.F) {
 		if err != nil {
 			return // no client could send this request line
 		}
+		req.Header.Set("Authorization", "Bearer "+testToken)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		switch rec.Code {

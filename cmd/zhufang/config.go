@@ -18,14 +18,15 @@ import (
 // Config is everything a subcommand can be told, from flags with ZHUFANG_*
 // environment fallbacks.
 type Config struct {
-	DB      string // SQLite file path or postgres:// URL
-	Addr    string // HOST:PORT to serve on
-	NATS    string // nats:// URL of the event bus, empty for in-process
-	DataDir string // the shared data folder with yongzhou/
-	Seed    uint64
-	Demo    bool // serve: build the demo city first if the database is empty
-	Force   bool // demo: replace an existing organisation
-	JSON    bool // demo: print the summary as JSON
+	SecureCookies bool
+	DB            string // SQLite file path or postgres:// URL
+	Addr          string // HOST:PORT to serve on
+	NATS          string // nats:// URL of the event bus, empty for in-process
+	DataDir       string // the shared data folder with yongzhou/
+	Seed          uint64
+	Demo          bool // serve: build the demo city first if the database is empty
+	Force         bool // demo: replace an existing organisation
+	JSON          bool // demo: print the summary as JSON
 	// TriageFile replaces the shipped triage rules.
 	TriageFile string
 	addrSet    bool          // serve: --addr is required, so an empty one is an error

@@ -17,9 +17,38 @@ import (
 	"zhufang/sqlstore/sqltest"
 )
 
-func getJSON(t *testing.T, url string, v any) int {
+// apiToken is the session token the API helpers sign their requests with;
+// each end-to-end test signs in first (signIn).
+var apiToken string
+
+// signIn adds a user through the CLI, signs them in through the API and
+// makes the API helpers use their session.
+func signIn(t testing.TB, base, dsn, username string, role zhufang.Role, scope ...string) string {
 	t.Helper()
-	res, err := http.Get(url)
+	pw := writeFile(t, t.TempDir(), "pw", "a long test password\n")
+	args := []string{"user", "add", "--db", dsn, "--name", "测试 " + username, "--role", string(role), "--password-file", pw}
+	if len(scope) == 0 {
+		scope = []string{"--scope", "city"}
+	}
+	if err := run(context.Background(), append(append(args, scope...), username), func(string) string { return "" }, io.Discard, io.Discard); err != nil {
+		t.Fatalf("user add %s: %v", username, err)
+	}
+	var sess struct{ Token string }
+	apiToken = ""
+	if code := postJSON(t, base+"/api/v1/session", `{"username":"`+username+`","password":"a long test password"}`, &sess); code != 201 || sess.Token == "" {
+		t.Fatalf("sign in as %s: %d", username, code)
+	}
+	apiToken = sess.Token
+	return sess.Token
+}
+
+func getJSON(t testing.TB, url string, v any) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if apiToken != "" {
+		req.Header.Set("Authorization", "Bearer "+apiToken)
+	}
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +75,11 @@ func TestServeDemo(t *testing.T) {
 					t.Errorf("serve ended with %v", err)
 				}
 			}()
+			apiToken = ""
+			if code := getJSON(t, base+"/api/v1/org/summary", nil); code != 401 {
+				t.Fatalf("summary without signing in: %d, want 401", code)
+			}
+			signIn(t, base, dsn, "tester", zhufang.RoleDispatcher)
 			var sum map[string]int64
 			if code := getJSON(t, base+"/api/v1/org/summary", &sum); code != 200 {
 				t.Fatalf("summary: %d", code)
@@ -98,7 +132,9 @@ func checkSeatsResolve(t *testing.T, base, dsn string) {
 		var got struct {
 			Jurisdiction zhufang.Jurisdiction `json:"jurisdiction"`
 		}
-		res, err := client.Get(fmt.Sprintf("%s/api/v1/locate?lon=%v&lat=%v", base, c.Seat.Lon, c.Seat.Lat))
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/api/v1/locate?lon=%v&lat=%v", base, c.Seat.Lon, c.Seat.Lat), nil)
+		req.Header.Set("Authorization", "Bearer "+apiToken)
+		res, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,9 +272,14 @@ func dump(t *testing.T, engine sqlstore.Engine, dsn string) string {
 	return b.String()
 }
 
-func postJSON(t *testing.T, url, body string, v any) int {
+func postJSON(t testing.TB, url, body string, v any) int {
 	t.Helper()
-	res, err := http.Post(url, "application/json", strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if apiToken != "" {
+		req.Header.Set("Authorization", "Bearer "+apiToken)
+	}
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,13 +318,7 @@ func checkIncidentAPI(t *testing.T, base string) {
 	codes := make(chan int, 2)
 	for range 2 {
 		go func() {
-			res, err := http.Post(url+"/transitions", "application/json", strings.NewReader(`{"to":"dispatched","actor":"调度员"}`))
-			if err != nil {
-				codes <- 0
-				return
-			}
-			res.Body.Close()
-			codes <- res.StatusCode
+			codes <- postJSON(t, url+"/transitions", `{"to":"dispatched","actor":"调度员"}`, nil)
 		}()
 	}
 	a, b := <-codes, <-codes
@@ -461,7 +496,7 @@ func checkDispatchAPI(t *testing.T, base, dsn string) {
 	codes := make(chan int, 2)
 	for range 2 {
 		go func() {
-			c, _ := postAuth(t, fmt.Sprintf("%s/api/v1/incidents/%d/assignments", base, inc.ID), "", fmt.Sprintf(`{"unit_id":%d,"assigned_by":"调度员"}`, car))
+			c, _ := postAuth(t, fmt.Sprintf("%s/api/v1/incidents/%d/assignments", base, inc.ID), apiToken, fmt.Sprintf(`{"unit_id":%d,"assigned_by":"调度员"}`, car))
 			codes <- c
 		}()
 	}
@@ -474,7 +509,7 @@ func checkDispatchAPI(t *testing.T, base, dsn string) {
 		t.Fatalf("assignments %+v", as)
 	}
 	step := fmt.Sprintf("%s/api/v1/assignments/%d/transitions", base, as.Assignments[0].ID)
-	if code, body := postAuth(t, step, guardToken, `{"to":"acknowledged"}`); code != 403 {
+	if code, body := postAuth(t, step, guardToken, `{"to":"acknowledged"}`); code != 404 {
 		t.Fatalf("another unit's device moved the assignment: %d %s", code, body)
 	}
 	for _, to := range []string{"acknowledged", "en_route", "on_scene"} {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"zhufang"
 	"zhufang/sqlstore"
 	"zhufang/sqlstore/sqltest"
 )
@@ -29,6 +30,7 @@ func benchIntake(b *testing.B, engine sqlstore.Engine) {
 	dsn := sqltest.DSN(b, engine)
 	base, stop := startServeB(b, "--demo", "--db", dsn)
 	defer stop()
+	token := signIn(b, base, dsn, "bench", zhufang.RoleDispatcher)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	cats := []string{"200100", "209100", "100100", "300100", "500300", "600300", "100601", "200400"}
 	body := func(r *rand.Rand) string {
@@ -53,7 +55,10 @@ func benchIntake(b *testing.B, engine sqlstore.Engine) {
 			var mine []time.Duration
 			for range work {
 				start := time.Now()
-				res, err := client.Post(base+"/api/v1/incidents", "application/json", strings.NewReader(body(r)))
+				req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/incidents", strings.NewReader(body(r)))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+token)
+				res, err := client.Do(req)
 				if err != nil {
 					b.Error(err)
 					return

@@ -157,7 +157,7 @@ func badData(t *testing.T) string {
 	return dir
 }
 
-func writeFile(t *testing.T, dir, name, content string) string {
+func writeFile(t testing.TB, dir, name, content string) string {
 	t.Helper()
 	p := dir + "/" + name
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {

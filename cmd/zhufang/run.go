@@ -34,6 +34,8 @@ commands:
   demo      build the Yongzhou-shaped demo city into a database
   migrate   bring a database's schema up to date
   device    give a unit's device a token (device add --unit ID), or revoke one (device revoke --id N)
+  user      add, passwd, disable, enable or list the console's users
+  audit     verify the hash-chained audit trail (audit verify)
 
 Run zhufang <command> --help for a command's flags.
 `
@@ -54,11 +56,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runMigrate(ctx, args[1:], getenv, stdout, stderr)
 	case "device":
 		err = runDevice(ctx, args[1:], getenv, stdout)
+	case "user":
+		err = runUser(ctx, args[1:], getenv, os.Stdin, stdout)
+	case "audit":
+		err = runAudit(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return usageError{fmt.Sprintf("unknown command %q (commands: serve, demo, migrate, device)", args[0])}
+		return usageError{fmt.Sprintf("unknown command %q (commands: serve, demo, migrate, device, user, audit)", args[0])}
 	}
 	if errors.Is(err, errHelp) {
 		return nil
@@ -185,6 +191,10 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
+	users, err := createDemoUsers(ctx, db)
+	if err != nil {
+		return err
+	}
 	sum, err := db.OrgSummary(ctx)
 	if err != nil {
 		return err
@@ -197,6 +207,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stdout, "demo city (seed %d) built in %.1f s into %s: %d county bureaus, %d stations, %d urban communities, %d villages, %d officers, %d mass-prevention members, population %d\n",
 		cfg.Seed, took.Seconds(), db.Where(), sum.CountyBureaus, sum.Stations, sum.UrbanCommunities, sum.Villages,
 		sum.Officers, sum.MassPreventionMembers, sum.Population)
+	printDemoUsers(stdout, users)
 	return nil
 }
 
@@ -227,7 +238,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer db.Close()
-	if err := ensureDemo(ctx, db, cfg, logger); err != nil {
+	if err := ensureDemo(ctx, db, cfg, logger, stdout); err != nil {
 		return err
 	}
 	idx, nAreas, err := loadIndex(ctx, db)
@@ -262,12 +273,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	background.Go(func() { fl.follow(rctx, bus) })
 	background.Go(func() { fl.snapshot(rctx, 10*time.Second) }) // saves once more when stopped
 	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: triage, Zones: zones, Clock: zhufang.SystemClock{}}
-	srv := &web.Server{Org: db, Locator: idx, Incidents: db, Compliance: db, Assignments: db, Devices: db, Fleet: fl,
-		Events: bus, Intake: intake, Logger: logger, Ready: readiness(db)}
+	srv := &web.Server{Org: db, Locator: idx, Incidents: db, Compliance: db, Assignments: db, Devices: db, Units: db,
+		Users: db, Audit: db, EventLog: db, Fleet: fl, Events: bus, Intake: intake, Logger: logger, Ready: readiness(db),
+		SecureCookies: cfg.SecureCookies}
 	h, err := srv.Handler()
 	if err != nil {
 		return err
 	}
+	srv.Start(rctx)
 	return listenAndServe(ctx, cfg.Addr, h, logger, "db", db.Where(), "areas", nAreas)
 }
 
@@ -285,6 +298,7 @@ func serveConfig(args []string, getenv func(string) string, stdout io.Writer) (C
 	fs.BoolVar(&cfg.Demo, "demo", false, "build the demo city first if the database holds no organisation")
 	fs.StringVar(&cfg.TriageFile, "triage", getenv("ZHUFANG_TRIAGE"), "file of 一统三分 triage rules replacing the shipped ones (env ZHUFANG_TRIAGE)")
 	fs.StringVar(&cfg.Zones, "zones", getenv("ZHUFANG_ZONES"), "1-3-5 thresholds over the defaults, e.g. urban=1m/5m/8m,rural=3m/20m/30m (env ZHUFANG_ZONES)")
+	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", getenv("ZHUFANG_SECURE_COOKIES") == "1", "mark cookies Secure on plain HTTP too, behind a TLS proxy (env ZHUFANG_SECURE_COOKIES=1)")
 	fs.DurationVar(&cfg.StaleAfter, "stale-after", 2*time.Minute, "age past which a unit's position is not trusted for recommendation")
 	if err := fs.parse(args); err != nil {
 		return cfg, nil, err
@@ -304,7 +318,7 @@ func serveConfig(args []string, getenv func(string) string, stdout io.Writer) (C
 
 // ensureDemo builds the demo city when --demo is given and the database
 // holds no organisation.
-func ensureDemo(ctx context.Context, db *sqlstore.DB, cfg Config, logger *slog.Logger) error {
+func ensureDemo(ctx context.Context, db *sqlstore.DB, cfg Config, logger *slog.Logger, stdout io.Writer) error {
 	if !cfg.Demo {
 		return nil
 	}
@@ -318,6 +332,11 @@ func ensureDemo(ctx context.Context, db *sqlstore.DB, cfg Config, logger *slog.L
 		return err
 	}
 	logger.Info("demo city built", "seconds", fmt.Sprintf("%.2f", took.Seconds()))
+	users, err := createDemoUsers(ctx, db)
+	if err != nil {
+		return err
+	}
+	printDemoUsers(stdout, users)
 	return nil
 }
 

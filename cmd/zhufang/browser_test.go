@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"zhufang"
+	"zhufang/sqlstore"
+	"zhufang/sqlstore/sqltest"
+)
+
+// chromium finds Debian's Chromium. scripts/test installs it; in CI a
+// missing browser fails the test, elsewhere it skips with the reason.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed; scripts/services.sh installs it (apt-get install chromium)")
+	}
+	t.Skip("chromium is not installed; run scripts/test, which installs it")
+	return ""
+}
+
+// artifacts is where browser tests leave their screenshots:
+// $ZHUFANG_ARTIFACTS, or artifacts/ at the top of the repository.
+func artifacts(t *testing.T) string {
+	dir := os.Getenv("ZHUFANG_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// newBrowser starts a headless Chromium with a 1920×1080 window, a fresh
+// profile and no background traffic.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1920, 1080),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("lang", "zh-CN"),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1920, 1080)); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return ctx
+}
+
+// do runs browser steps, each wait bounded, and fails the test on error.
+func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// get runs one browser action that returns a value.
+func get[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(tctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// screenshot saves the viewport as a PNG artifact.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	do(t, ctx, "settle", chromedp.Sleep(300*time.Millisecond))
+	png := get(t, ctx, chromedp.CaptureScreenshot())
+	path := filepath.Join(artifacts(t), name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s (%d KB)", path, len(png)>>10)
+}
+
+type css = chromedp.CSS
+
+// TestConsoleInBrowser drives the console in Chromium as a dispatcher
+// would: sign in; a 110 call taken elsewhere appears on the board without a
+// reload; pick it and send the first recommended unit by pressing 1; the
+// unit's device acknowledges and the 1-minute clock stops, met; switch to
+// English. Screenshots of the board, map and incident page are saved in
+// both languages.
+func TestConsoleInBrowser(t *testing.T) {
+	ctx := newBrowser(t)
+	dsn := sqltest.DSN(t, sqlstore.SQLite)
+	base, stop := startServe(t, "--demo", "--db", dsn)
+	defer stop()
+	// The API session takes calls and plays the units' devices; the browser
+	// signs in as its own dispatcher.
+	signIn(t, base, dsn, "api", zhufang.RoleDispatcher)
+	if err := run(context.Background(), []string{"user", "add", "--db", dsn, "--name", "接警员 张丽", "--role", "dispatcher",
+		"--scope", "city", "--password-file", writeFile(t, t.TempDir(), "pw", "browser password 1\n"), "zhangli"},
+		func(string) string { return "" }, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	car, carToken := patrolCarNear(t, base, dsn, zhufang.Point{Lon: 111.6015, Lat: 26.4372})
+	for i, p := range []zhufang.Point{{Lon: 111.6120, Lat: 26.4300}, {Lon: 111.5950, Lat: 26.4410}, {Lon: 111.6200, Lat: 26.4200}} {
+		takeCall(t, base, p, []string{"200100", "100100", "300100"}[i], fmt.Sprintf("芝山路%d号", 10+i), "两人发生口角")
+	}
+
+	// Sign in.
+	do(t, ctx, "sign in",
+		chromedp.Navigate(base+"/board"),
+		chromedp.WaitVisible(css("#username")),
+		chromedp.SendKeys(css("#username"), "zhangli"),
+		chromedp.SendKeys(css("#password"), "browser password 1"),
+		chromedp.Click(css("#signin")),
+		chromedp.WaitVisible(css("#incidents")),
+	)
+	if url := get(t, ctx, chromedp.Location()); !strings.HasSuffix(url, "/board") {
+		t.Fatalf("after sign-in at %s, want the board", url)
+	}
+	do(t, ctx, "the live connection opens", chromedp.WaitVisible(css(`#live[data-state="on"]`)))
+
+	// A new call appears on the board without a reload. The markup in its
+	// text must stay text.
+	id := takeCall(t, base, zhufang.Point{Lon: 111.6015, Lat: 26.4372}, "200100", "梅湾路<script>document.title='pwned'</script>",
+		`有人打架<img src=x onerror="document.title='pwned'">`)
+	row := fmt.Sprintf(`#inc-%d`, id)
+	do(t, ctx, "the new incident appears on the board", chromedp.WaitVisible(css(row)))
+	title := get(t, ctx, chromedp.Title())
+	place := get(t, ctx, chromedp.Text(css(row+` td.place`)))
+	if strings.Contains(title, "pwned") || !strings.Contains(place, "<script>") {
+		t.Fatalf("a script in the address ran or was parsed: title %q, place cell %q", title, place)
+	}
+	screenshot(t, ctx, "board-zh")
+
+	// Pick it and send the first recommended unit with the keyboard.
+	do(t, ctx, "pick the incident", chromedp.Click(css(row+` a.sel`)), chromedp.WaitVisible(css(`#assign-1`)))
+	do(t, ctx, "assign by keyboard",
+		chromedp.KeyEvent("1"),
+		chromedp.WaitVisible(css(`ul.assigned`)),
+	)
+	var as struct{ Assignments []zhufang.Assignment }
+	getJSON(t, fmt.Sprintf("%s/api/v1/incidents/%d/assignments", base, id), &as)
+	if len(as.Assignments) != 1 || as.Assignments[0].UnitID != car {
+		t.Fatalf("assignments after pressing 1: %+v, want the patrol car %d", as.Assignments, car)
+	}
+	if cls := get(t, ctx, chromedp.AttributeValue(css(row+` td.clock`), "class")); strings.Contains(cls.Value, "met") {
+		t.Fatalf("the 1-minute clock stopped before anyone acknowledged: %q", cls.Value)
+	}
+	// The car's device acknowledges: the clock stops, met, without a reload.
+	step := fmt.Sprintf("%s/api/v1/assignments/%d/transitions", base, as.Assignments[0].ID)
+	if code, body := postAuth(t, step, carToken, `{"to":"acknowledged"}`); code != 200 {
+		t.Fatalf("acknowledge: %d %s", code, body)
+	}
+	do(t, ctx, "the 1-minute clock stops after the unit acknowledges", chromedp.WaitVisible(css(row+` td.clock.met`)))
+	text1 := get(t, ctx, chromedp.Text(css(row+` td.clock.met`)))
+	do(t, ctx, "wait", chromedp.Sleep(1500*time.Millisecond))
+	if text2 := get(t, ctx, chromedp.Text(css(row+` td.clock.met`))); text1 != text2 {
+		t.Fatalf("a stopped clock still counts: %q then %q", text1, text2)
+	}
+	screenshot(t, ctx, "board-selected-zh")
+
+	// The map and the incident page, in Chinese.
+	do(t, ctx, "map", chromedp.Navigate(base+"/map"), chromedp.WaitVisible(css("#map")))
+	if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#incidents circle").length`)); n < 4 {
+		t.Fatalf("the map shows %d incidents, want at least 4", n)
+	}
+	screenshot(t, ctx, "map-zh")
+	do(t, ctx, "incident page", chromedp.Navigate(fmt.Sprintf("%s/incidents/%d", base, id)), chromedp.WaitVisible(css("#timeline")))
+	title = get(t, ctx, chromedp.Title())
+	if desc := get(t, ctx, chromedp.Text(css("#incident-description"))); strings.Contains(title, "pwned") || !strings.Contains(desc, "<img") {
+		t.Fatalf("markup in the description was not inert: title %q, description %q", title, desc)
+	}
+	screenshot(t, ctx, "incident-zh")
+
+	// Switch to English: every page follows.
+	do(t, ctx, "switch language", chromedp.Click(css("#lang-switch")), chromedp.WaitVisible(css("#timeline")))
+	if h := get(t, ctx, chromedp.Text(css("h2"))); h != "The 1-3-5 clock" {
+		t.Fatalf("after switching language the incident page says %q, want English", h)
+	}
+	screenshot(t, ctx, "incident-en")
+	do(t, ctx, "English board", chromedp.Navigate(fmt.Sprintf("%s/board?sel=%d", base, id)), chromedp.WaitVisible(css("#incidents")))
+	if h := get(t, ctx, chromedp.Text(css(".queue h1"))); !strings.HasPrefix(h, "Open incidents") {
+		t.Fatalf("English board heading %q", h)
+	}
+	screenshot(t, ctx, "board-en")
+	do(t, ctx, "English map", chromedp.Navigate(base+"/map"), chromedp.WaitVisible(css("#map")))
+	screenshot(t, ctx, "map-en")
+}
+
+// takeCall posts a 110 call through the API and returns its ID.
+func takeCall(t *testing.T, base string, p zhufang.Point, category, address, description string) int64 {
+	t.Helper()
+	var inc struct{ ID int64 }
+	body := fmt.Sprintf(`{"source":"call_110","caller_phone":"13912345678","caller_name":"王小明","address":%q,"position":[%f,%f],"category":%q,"description":%q}`,
+		address, p.Lon, p.Lat, category, description)
+	if code := postJSON(t, base+"/api/v1/incidents", body, &inc); code != 201 {
+		t.Fatalf("take call: %d", code)
+	}
+	return inc.ID
+}
+
+// patrolCarNear gives the first patrol car of the station that holds p a
+// device, reports it at p and returns its ID and token.
+func patrolCarNear(t *testing.T, base, dsn string, p zhufang.Point) (int64, string) {
+	t.Helper()
+	var loc struct {
+		Jurisdiction zhufang.Jurisdiction `json:"jurisdiction"`
+	}
+	if code := getJSON(t, fmt.Sprintf("%s/api/v1/locate?lon=%f&lat=%f", base, p.Lon, p.Lat), &loc); code != 200 {
+		t.Fatalf("locate: %d", code)
+	}
+	var units struct {
+		Units []struct {
+			ID   int64
+			Kind string
+		}
+	}
+	getJSON(t, fmt.Sprintf("%s/api/v1/units?station_id=%d", base, loc.Jurisdiction.Station.ID), &units)
+	for _, u := range units.Units {
+		if u.Kind != "patrol_car" {
+			continue
+		}
+		token := device(t, dsn, u.ID)
+		body := fmt.Sprintf(`{"reports":[{"at":%q,"position":[%f,%f]}]}`, time.Now().UTC().Add(-time.Second).Format(time.RFC3339Nano), p.Lon+0.002, p.Lat)
+		if code, b := postAuth(t, base+"/api/v1/positions", token, body); code != 200 {
+			t.Fatalf("positions: %d %s", code, b)
+		}
+		return u.ID, token
+	}
+	t.Fatalf("no patrol car at station %d", loc.Jurisdiction.Station.ID)
+	return 0, ""
+}

@@ -1,0 +1,22 @@
+package web_test
+
+import (
+	"context"
+
+	"zhufang"
+)
+
+// testToken is the session token fakeUsers accepts: a city dispatcher.
+const testToken = "user-token"
+
+// fakeUsers knows one session; any other call fails the test by panicking
+// on the nil interface.
+type fakeUsers struct{ zhufang.UserService }
+
+func (fakeUsers) SessionUser(ctx context.Context, token string) (*zhufang.User, *zhufang.Session, error) {
+	if token != testToken {
+		return nil, nil, zhufang.Errorf(zhufang.EUNAUTHORIZED, "your session has ended; please sign in again")
+	}
+	return &zhufang.User{ID: 1, Username: "tester", Name: "测试", Role: zhufang.RoleDispatcher,
+		Scope: zhufang.Scope{Level: zhufang.ScopeCity}, Lang: "zh"}, &zhufang.Session{UserID: 1, CSRF: "csrf"}, nil
+}

@@ -1,0 +1,520 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"zhufang"
+)
+
+// pageData is what every console page gets: who is looking, in which
+// language, the CSRF token for its forms, and the page's own data.
+type pageData struct {
+	Title string // message key
+	Nav   string
+	Path  string // this page, to come back to after changing language
+	User  *zhufang.User
+	Lang  string
+	CSRF  string
+	Now   time.Time
+	Data  any
+}
+
+// can lets templates show only what the user may use; the store enforces it.
+func (p *pageData) Can(perm string) bool { return p.User.Can(zhufang.Permission(perm)) }
+
+// newPage fills in the common fields from the request.
+func (s *Server) newPage(r *http.Request, title, nav string, data any) *pageData {
+	rq := requestFrom(r.Context())
+	p := &pageData{Title: title, Nav: nav, Path: r.URL.RequestURI(), Lang: "zh", Now: s.now(), Data: data}
+	if rq.actor != nil && rq.actor.User != nil {
+		p.User, p.Lang = rq.actor.User, rq.actor.User.Lang
+	}
+	if rq.session != nil {
+		p.CSRF = rq.session.CSRF
+	}
+	return p
+}
+
+func (s *Server) now() time.Time { return s.clock().Now() }
+
+// render executes a page template in the user's language into a buffer
+// first, so that a template failing halfway sends the error page rather
+// than half a page.
+func (s *Server) render(w http.ResponseWriter, lang, name string, p *pageData) error {
+	t := s.tmpl[lang]
+	if t == nil {
+		t = s.tmpl[zhufang.Languages[0]]
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, name, p); err != nil {
+		return zhufang.WrapError(zhufang.EINTERNAL, "cannot render the page", err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, err := b.WriteTo(w)
+	return err
+}
+
+// renderPage renders a page for the request's user.
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, name string, p *pageData) error {
+	return s.render(w, p.Lang, name, p)
+}
+
+// home sends each user to where their work is.
+func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
+	u := requestFrom(r.Context()).actor.User
+	switch {
+	case u.Can(zhufang.PermViewIncidents) && u.Scope.Level == zhufang.ScopeStation:
+		http.Redirect(w, r, "/stations/"+strconv.FormatInt(u.Scope.StationID, 10), http.StatusSeeOther)
+	case u.Can(zhufang.PermViewIncidents):
+		http.Redirect(w, r, "/board", http.StatusSeeOther)
+	case u.Can(zhufang.PermViewAudit):
+		http.Redirect(w, r, "/audit", http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, "/org", http.StatusSeeOther)
+	}
+	return nil
+}
+
+// stageClock is one of an incident's three 1-3-5 clocks as the board shows
+// it: counting down to Due from Start, or stopped at Reached.
+type stageClock struct {
+	Stage   zhufang.Stage
+	Start   time.Time
+	Due     time.Time
+	Reached time.Time
+	Now     time.Time // when the page was drawn; the script ticks on from it
+}
+
+// Met reports a stopped clock that stopped in time.
+func (c stageClock) Met() bool { return !c.Reached.IsZero() && !c.Reached.After(c.Due) }
+
+// Class is the clock's colour: met or late once stopped; while running
+// green, amber in its last third, red when overdue. The script applies the
+// same rule as time passes.
+func (c stageClock) Class() string {
+	switch {
+	case !c.Reached.IsZero() && c.Met():
+		return "met"
+	case !c.Reached.IsZero():
+		return "late"
+	case !c.Now.Before(c.Due):
+		return "red"
+	case c.Due.Sub(c.Now)*3 <= c.Due.Sub(c.Start):
+		return "amber"
+	}
+	return "green"
+}
+
+// Text is what the clock shows: time left (negative when overdue), or the
+// time taken once stopped.
+func (c stageClock) Text() string {
+	if !c.Reached.IsZero() {
+		return mmss(c.Reached.Sub(c.Start))
+	}
+	return mmss(c.Due.Sub(c.Now))
+}
+
+// Urgency is the colour of the incident's most pressing running clock.
+func (r *boardRow) Urgency() string {
+	worst := "green"
+	for _, c := range r.Clocks {
+		switch c.Class() {
+		case "red":
+			return "red"
+		case "amber":
+			worst = "amber"
+		}
+	}
+	return worst
+}
+
+// boardRow is one open incident on the board.
+type boardRow struct {
+	Inc       *zhufang.Incident
+	Category  zhufang.Category
+	Community string
+	Station   string
+	Phone     string // masked
+	Clocks    []stageClock
+	Units     []*zhufang.Assignment
+	Selected  bool
+	next      time.Time
+}
+
+// clocksOf returns an incident's three clocks from its transitions.
+func clocksOf(inc *zhufang.Incident, ts []zhufang.Transition, now time.Time) []stageClock {
+	m := zhufang.MilestonesOf(ts)
+	out := make([]stageClock, 0, 3)
+	for _, st := range zhufang.Stages {
+		out = append(out, stageClock{Stage: st, Start: inc.ReceivedAt, Due: inc.Due.Due(st), Reached: m[st], Now: now})
+	}
+	return out
+}
+
+func (s *Server) category(code string) zhufang.Category {
+	c, err := s.Intake.Categories.Lookup(code)
+	if err != nil {
+		return zhufang.Category{Code: code, NameZH: code, NameEN: code}
+	}
+	return c
+}
+
+// boardRowOf builds one row; the clocks need the incident's transitions.
+func (s *Server) boardRowOf(r *http.Request, c *cityRef, inc *zhufang.Incident) (*boardRow, error) {
+	ts, err := s.Incidents.FindTransitions(r.Context(), inc.ID)
+	if err != nil {
+		return nil, err
+	}
+	return s.rowFrom(c, inc, ts), nil
+}
+
+func (s *Server) rowFrom(c *cityRef, inc *zhufang.Incident, ts []zhufang.Transition) *boardRow {
+	row := &boardRow{Inc: inc, Category: s.category(inc.Category), Phone: zhufang.MaskPhone(inc.CallerPhone), Clocks: clocksOf(inc, ts, s.now())}
+	row.Community, row.Station = c.place(inc)
+	row.next = zhufang.NextDue(inc.State, inc.Due, s.now())
+	return row
+}
+
+// boardData is the dispatcher's board.
+type boardData struct {
+	Rows       []*boardRow
+	Selected   *boardRow
+	Recommend  []zhufang.Recommendation
+	First      *zhufang.Recommendation
+	UnitCounts []unitCount
+	Categories []zhufang.Category
+	Message    string
+	LastEvent  int64
+}
+
+type unitCount struct {
+	Status zhufang.UnitStatus
+	N      int
+}
+
+// boardLimit is the most open incidents the board lists.
+const boardLimit = 1000
+
+// board is the command room's screen: every open incident on the user's
+// ground with its 1-3-5 clocks, the selected one's recommended units, the
+// units by status and a form for a new report.
+func (s *Server) board(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.boardData(r)
+	if err != nil {
+		return err
+	}
+	return s.renderPage(w, r, "board", s.newPage(r, "board.title", "board", d))
+}
+
+func (s *Server) boardData(r *http.Request) (*boardData, error) {
+	ctx := r.Context()
+	c, err := s.city(ctx)
+	if err != nil {
+		return nil, err
+	}
+	incs, err := s.Incidents.FindIncidents(ctx, zhufang.IncidentFilter{Open: true, Limit: boardLimit})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(incs))
+	for i, inc := range incs {
+		ids[i] = inc.ID
+	}
+	ts, err := s.Incidents.FindTransitionsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	d := &boardData{Rows: make([]*boardRow, 0, len(incs)), Categories: s.Intake.Categories.All(), Message: r.URL.Query().Get("msg")}
+	var sel int64
+	if v := r.URL.Query().Get("sel"); v != "" {
+		sel, _ = strconv.ParseInt(v, 10, 64)
+	}
+	for _, inc := range incs {
+		row := s.rowFrom(c, inc, ts[inc.ID])
+		if inc.ID == sel {
+			row.Selected = true
+			d.Selected = row
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	// Most urgent first: the next deadline to fall, then the oldest.
+	slices.SortStableFunc(d.Rows, func(a, b *boardRow) int {
+		switch {
+		case a.next.IsZero() != b.next.IsZero():
+			if a.next.IsZero() {
+				return 1
+			}
+			return -1
+		case !a.next.Equal(b.next):
+			return a.next.Compare(b.next)
+		}
+		return a.Inc.ReceivedAt.Compare(b.Inc.ReceivedAt)
+	})
+	if d.Selected == nil && sel != 0 {
+		// A selected incident no longer open (or never visible) still shows.
+		if inc, err := s.Incidents.FindIncidentByID(ctx, sel); err == nil {
+			if d.Selected, err = s.boardRowOf(r, c, inc); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if d.Selected != nil {
+		d.Recommend, d.First = s.recommend(r, c, d.Selected.Inc, 5)
+		if d.Selected.Units, err = s.Assignments.FindAssignments(ctx, d.Selected.Inc.ID); err != nil {
+			return nil, err
+		}
+	}
+	d.UnitCounts, err = s.unitCounts(r)
+	if err != nil {
+		return nil, err
+	}
+	d.LastEvent = s.hub.last.Load()
+	return d, nil
+}
+
+// recommend proposes units the user may send: the recommender's choice,
+// kept to the user's ground.
+func (s *Server) recommend(r *http.Request, c *cityRef, inc *zhufang.Incident, k int) ([]zhufang.Recommendation, *zhufang.Recommendation) {
+	scope := zhufang.ScopeFromContext(r.Context())
+	if scope == nil {
+		return nil, nil
+	}
+	visible := func(id int64) bool {
+		u := s.unitRef(id)
+		return u != nil && scope.Covers(c.bureauOf(u.StationID), u.StationID, u.CommunityID)
+	}
+	var out []zhufang.Recommendation
+	for _, rec := range s.Fleet.Recommend(zhufang.RecommendQuery{At: inc.Position, Zone: inc.Zone, StationID: inc.StationID, K: k * 4}) {
+		if visible(rec.UnitID) && len(out) < k {
+			out = append(out, rec)
+		}
+	}
+	if inc.Triage.Streetward() {
+		if fr, ok := s.Fleet.FirstResponder(inc.Position, inc.Zone); ok && visible(fr.UnitID) {
+			return out, &fr
+		}
+	}
+	return out, nil
+}
+
+// unitRef returns what the live picture knows of a unit.
+func (s *Server) unitRef(id int64) *zhufang.Unit {
+	s.unitMu.Lock()
+	defer s.unitMu.Unlock()
+	if s.unitByID == nil {
+		s.unitByID = map[int64]*zhufang.Unit{}
+		for _, u := range s.Fleet.Units(0) {
+			uu := u.Unit
+			s.unitByID[u.ID] = &uu
+		}
+	}
+	return s.unitByID[id]
+}
+
+// unitCounts counts the units on the user's ground by status.
+func (s *Server) unitCounts(r *http.Request) ([]unitCount, error) {
+	if !zhufang.ActorFromContext(r.Context()).User.Can(zhufang.PermViewUnits) {
+		return nil, nil
+	}
+	units, err := s.liveUnits(r)
+	if err != nil {
+		return nil, err
+	}
+	n := map[zhufang.UnitStatus]int{}
+	for _, u := range units {
+		n[u.Status]++
+	}
+	out := make([]unitCount, 0, len(zhufang.UnitStatuses))
+	for _, st := range zhufang.UnitStatuses {
+		out = append(out, unitCount{Status: st, N: n[st]})
+	}
+	return out, nil
+}
+
+// liveUnits returns the units on the user's ground (from the store, which
+// scopes them) with their live status and position.
+func (s *Server) liveUnits(r *http.Request) ([]*zhufang.LiveUnit, error) {
+	units, err := s.Units.FindUnits(r.Context(), 0)
+	if err != nil {
+		return nil, err
+	}
+	live := map[int64]zhufang.LiveUnit{}
+	for _, u := range s.Fleet.Units(0) {
+		live[u.ID] = u
+	}
+	out := make([]*zhufang.LiveUnit, len(units))
+	for i, u := range units {
+		l, ok := live[u.ID]
+		if !ok {
+			l = zhufang.LiveUnit{Unit: *u, Stale: true}
+		}
+		out[i] = &l
+	}
+	return out, nil
+}
+
+// boardRowFragment renders one board row, for the live board to replace
+// after an event; 404 when it is gone from the user's board.
+func (s *Server) boardRowFragment(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.city(r.Context())
+	if err != nil {
+		return err
+	}
+	inc, err := s.Incidents.FindIncidentByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if inc.State.Terminal() {
+		return zhufang.Errorf(zhufang.ENOTFOUND, "incident %d has ended", id)
+	}
+	row, err := s.boardRowOf(r, c, inc)
+	if err != nil {
+		return err
+	}
+	p := s.newPage(r, "", "", row)
+	return s.render(w, p.Lang, "board-row", p)
+}
+
+// unitsFragment renders the units-by-status panel.
+func (s *Server) unitsFragment(w http.ResponseWriter, r *http.Request) error {
+	counts, err := s.unitCounts(r)
+	if err != nil {
+		return err
+	}
+	p := s.newPage(r, "", "", &boardData{UnitCounts: counts})
+	return s.render(w, p.Lang, "board-units", p)
+}
+
+// formText reads a form field as text of at most n characters.
+func formText(r *http.Request, name string, n int) (string, error) {
+	v := strings.TrimSpace(r.PostForm.Get(name))
+	if !utf8.ValidString(v) || utf8.RuneCountInString(v) > n {
+		return "", zhufang.Errorf(zhufang.EINVALID, "%s must be text of at most %d characters", name, n)
+	}
+	return v, nil
+}
+
+// intake takes a report from the board's form.
+func (s *Server) intake(w http.ResponseWriter, r *http.Request) error {
+	inc := &zhufang.Incident{Source: zhufang.SourceCall110, ReceivedAt: s.now().UTC().Truncate(time.Microsecond)}
+	var err error
+	fields := []struct {
+		name string
+		dst  *string
+		n    int
+	}{{"caller_name", &inc.CallerName, 50}, {"caller_phone", &inc.CallerPhone, 20}, {"address", &inc.Address, 200},
+		{"category", &inc.Category, 6}, {"description", &inc.Description, zhufang.MaxTextRunes}}
+	for _, f := range fields {
+		if *f.dst, err = formText(r, f.name, f.n); err != nil {
+			return err
+		}
+	}
+	if inc.Position, err = formPoint(r.PostForm.Get("position")); err != nil {
+		return err
+	}
+	inc.Flags = zhufang.IncidentFlags{Weapon: r.PostForm.Get("weapon") != "", Injured: r.PostForm.Get("injured") != "",
+		Trapped: r.PostForm.Get("trapped") != "", Minors: r.PostForm.Get("minors") != ""}
+	if err := s.Intake.Prepare(inc); err != nil {
+		return err
+	}
+	if err := s.Incidents.CreateIncident(r.Context(), inc, zhufang.ActorFromContext(r.Context()).Name()); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/board?sel="+strconv.FormatInt(inc.ID, 10), http.StatusSeeOther)
+	return nil
+}
+
+// formPoint reads "lon, lat" (or "lon lat").
+func formPoint(v string) (zhufang.Point, error) {
+	f := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '，' })
+	if len(f) != 2 {
+		return zhufang.Point{}, zhufang.Errorf(zhufang.EINVALID, "position must be given as longitude, latitude")
+	}
+	lon, err1 := strconv.ParseFloat(f[0], 64)
+	lat, err2 := strconv.ParseFloat(f[1], 64)
+	p := zhufang.Point{Lon: lon, Lat: lat}
+	if err1 != nil || err2 != nil {
+		return p, zhufang.Errorf(zhufang.EINVALID, "position must be two numbers: longitude, latitude")
+	}
+	return p, p.Validate()
+}
+
+// assignForm sends a unit from the board, then goes back to it.
+func (s *Server) assignForm(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	unit, err := strconv.ParseInt(r.PostForm.Get("unit_id"), 10, 64)
+	if err != nil || unit <= 0 {
+		return zhufang.Errorf(zhufang.EINVALID, "choose a unit to send")
+	}
+	eta, _ := strconv.ParseInt(r.PostForm.Get("eta_seconds"), 10, 64)
+	role := "primary"
+	if r.PostForm.Get("role") == "first_responder" {
+		role = "first_responder"
+	}
+	a := &zhufang.Assignment{IncidentID: id, UnitID: unit, AssignedBy: zhufang.ActorFromContext(r.Context()).Name(), Role: role,
+		ETA: time.Duration(max(eta, 0)) * time.Second}
+	if err := s.Assignments.Assign(r.Context(), a); err != nil {
+		if zhufang.ErrorCode(err) == zhufang.ECONFLICT {
+			http.Redirect(w, r, "/board?sel="+strconv.FormatInt(id, 10)+"&msg=taken", http.StatusSeeOther)
+			return nil
+		}
+		return err
+	}
+	s.Fleet.SetStatus(a.UnitID, zhufang.UnitDispatched)
+	back := "/board?sel=" + strconv.FormatInt(id, 10)
+	if r.PostForm.Get("back") == "incident" {
+		back = "/incidents/" + strconv.FormatInt(id, 10)
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+	return nil
+}
+
+// stateForm moves an incident on from its page.
+func (s *Server) stateForm(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	note, err := formText(r, "note", 500)
+	if err != nil {
+		return err
+	}
+	req := zhufang.TransitionRequest{To: zhufang.IncidentState(r.PostForm.Get("to")), Actor: zhufang.ActorFromContext(r.Context()).Name(), Note: note}
+	if req.To == zhufang.StateRedirected {
+		req.RedirectedTo = "mediation"
+	}
+	if _, err := s.Incidents.TransitionIncident(r.Context(), id, req); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/incidents/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+	return nil
+}
+
+// setLang keeps the user's language choice.
+func (s *Server) setLang(w http.ResponseWriter, r *http.Request) error {
+	u := requestFrom(r.Context()).actor.User
+	lang := r.PostForm.Get("lang")
+	if err := s.Users.SetUserLang(r.Context(), u.ID, lang); err != nil {
+		return err
+	}
+	back := r.PostForm.Get("back")
+	if pu, err := url.Parse(back); err != nil || pu.Host != "" || !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
+		back = "/"
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,86 @@
+package web
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"sort"
+	"strings"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+	"golang.org/x/text/message/catalog"
+
+	"zhufang"
+)
+
+//go:embed messages/*.json
+var messageFiles embed.FS
+
+// catalogs holds the console's messages in every language, read from the
+// embedded message files: one flat JSON object of key → text per language,
+// with fmt verbs where a message takes values.
+type catalogs struct {
+	printers map[string]*message.Printer
+	keys     map[string][]string // each language's keys, sorted
+}
+
+var langTags = map[string]language.Tag{"zh": language.SimplifiedChinese, "en": language.English}
+
+func loadCatalogs() (*catalogs, error) {
+	b := catalog.NewBuilder(catalog.Fallback(language.SimplifiedChinese))
+	c := &catalogs{printers: map[string]*message.Printer{}, keys: map[string][]string{}}
+	for _, lang := range zhufang.Languages {
+		raw, err := messageFiles.ReadFile("messages/" + lang + ".json")
+		if err != nil {
+			return nil, err
+		}
+		var msgs map[string]string
+		if err := json.Unmarshal(raw, &msgs); err != nil {
+			return nil, fmt.Errorf("messages/%s.json: %w", lang, err)
+		}
+		for k, v := range msgs {
+			if err := b.SetString(langTags[lang], k, v); err != nil {
+				return nil, fmt.Errorf("messages/%s.json: %s: %w", lang, k, err)
+			}
+			c.keys[lang] = append(c.keys[lang], k)
+		}
+		sort.Strings(c.keys[lang])
+	}
+	for _, lang := range zhufang.Languages {
+		c.printers[lang] = message.NewPrinter(langTags[lang], message.Catalog(b))
+	}
+	return c, nil
+}
+
+// translate returns the message of key in lang with args filled in.
+func (c *catalogs) translate(lang, key string, args ...any) string {
+	p := c.printers[lang]
+	if p == nil {
+		p = c.printers[zhufang.Languages[0]]
+	}
+	return p.Sprintf(key, args...)
+}
+
+// funcs returns the template functions of one language.
+func (c *catalogs) funcs(lang string) template.FuncMap {
+	return template.FuncMap{
+		"t": func(key string, args ...any) string { return c.translate(lang, key, args...) },
+		// catname names a category in this language.
+		"catname": func(c zhufang.Category) string {
+			if lang == "en" && c.NameEN != "" {
+				return c.NameEN
+			}
+			return c.NameZH
+		},
+		// tk translates a key built from parts, as "state." + .State.
+		"tk": func(parts ...any) string {
+			var b strings.Builder
+			for _, p := range parts {
+				fmt.Fprint(&b, p)
+			}
+			return c.translate(lang, b.String())
+		},
+	}
+}

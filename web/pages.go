@@ -1,0 +1,453 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"zhufang"
+)
+
+// timelineItem is one line of an incident's history.
+type timelineItem struct {
+	At    time.Time
+	Kind  string // transition, assignment
+	What  string // a message key
+	Actor string
+	Note  string
+}
+
+// incidentPage is an incident with everything that happened to it.
+type incidentPage struct {
+	Row         *boardRow
+	Personal    bool // the caller's name and phone are shown in full
+	CallerName  string
+	CallerPhone string
+	Timeline    []timelineItem
+	Assignments []*zhufang.Assignment
+	CallSigns   map[int64]string
+	Results     []zhufang.StageResult
+	Next        []zhufang.IncidentState
+	Recommend   []zhufang.Recommendation
+	First       *zhufang.Recommendation
+}
+
+// maskName keeps a name's first character: 张**.
+func maskName(n string) string {
+	r := []rune(n)
+	if len(r) == 0 {
+		return ""
+	}
+	return string(r[0]) + strings.Repeat("*", len(r)-1)
+}
+
+// incidentPage shows one incident's full timeline: intake, triage and why,
+// each assignment, each state with its time, and the 1-3-5 results. A user
+// who may see personal data sees the caller in full, and that view is
+// written to the audit trail.
+func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	c, err := s.city(ctx)
+	if err != nil {
+		return err
+	}
+	inc, err := s.Incidents.FindIncidentByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	ts, err := s.Incidents.FindTransitions(ctx, id)
+	if err != nil {
+		return err
+	}
+	as, err := s.Assignments.FindAssignments(ctx, id)
+	if err != nil {
+		return err
+	}
+	u := zhufang.ActorFromContext(ctx).User
+	d := &incidentPage{Row: s.rowFrom(c, inc, ts), Assignments: as, CallSigns: map[int64]string{},
+		CallerName: maskName(inc.CallerName), CallerPhone: zhufang.MaskPhone(inc.CallerPhone)}
+	if u.Can(zhufang.PermViewPersonal) && (inc.CallerName != "" || inc.CallerPhone != "") {
+		if err := s.Audit.RecordAudit(ctx, zhufang.AuditViewPersonal, "incident:"+strconv.FormatInt(id, 10), "caller"); err != nil {
+			return err
+		}
+		d.Personal, d.CallerName, d.CallerPhone = true, inc.CallerName, inc.CallerPhone
+	}
+	for _, t := range ts {
+		d.Timeline = append(d.Timeline, timelineItem{At: t.At, Kind: "transition", What: "state." + string(t.To), Actor: t.Actor, Note: t.Note})
+	}
+	for _, a := range as {
+		if ref := s.unitRef(a.UnitID); ref != nil {
+			d.CallSigns[a.UnitID] = ref.CallSign
+		}
+		d.Timeline = append(d.Timeline, timelineItem{At: a.CreatedAt, Kind: "assignment", What: "assign.sent", Actor: a.AssignedBy,
+			Note: d.CallSigns[a.UnitID]})
+	}
+	slices.SortStableFunc(d.Timeline, func(a, b timelineItem) int { return a.At.Compare(b.At) })
+	var ended time.Time
+	if inc.State.Terminal() && len(ts) > 0 {
+		ended = ts[len(ts)-1].At
+	}
+	d.Results = zhufang.Compliance(inc.Due, zhufang.MilestonesOf(ts), ended, s.now())
+	if u.Can(zhufang.PermHandle) {
+		for _, st := range zhufang.IncidentStates {
+			if zhufang.CanTransition(inc.State, st) && st != zhufang.StateDuplicate {
+				d.Next = append(d.Next, st)
+			}
+		}
+	}
+	if u.Can(zhufang.PermAssign) && !inc.State.Terminal() {
+		d.Recommend, d.First = s.recommend(r, c, inc, 5)
+	}
+	return s.renderPage(w, r, "incident", s.newPage(r, "incident.title", "board", d))
+}
+
+// unitPage is a unit with its recent track.
+type unitPage struct {
+	Unit    *zhufang.Unit
+	Station string
+	Track   []zhufang.PositionReport
+	Line    string // the track as SVG points, in its own box
+	ViewBox string
+	Hours   int
+}
+
+// unitPage shows a unit and its track over the last hours.
+func (s *Server) unitPage(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	units, err := s.liveUnit(r, id)
+	if err != nil {
+		return err
+	}
+	c, err := s.city(ctx)
+	if err != nil {
+		return err
+	}
+	hours := 2
+	if v, err := strconv.Atoi(r.URL.Query().Get("hours")); err == nil && v >= 1 && v <= 72 {
+		hours = v
+	}
+	now := s.now()
+	track, err := s.Units.FindTrack(ctx, id, now.Add(-time.Duration(hours)*time.Hour), now)
+	if err != nil {
+		return err
+	}
+	d := &unitPage{Unit: units, Track: track, Hours: hours}
+	if st := c.stations[units.StationID]; st != nil {
+		d.Station = st.Name
+	}
+	d.Line, d.ViewBox = trackLine(c.proj, track)
+	if len(d.Track) > 50 {
+		d.Track = d.Track[len(d.Track)-50:]
+	}
+	return s.renderPage(w, r, "unit", s.newPage(r, "unit.title", "map", d))
+}
+
+// liveUnit returns one unit on the user's ground with its live state.
+func (s *Server) liveUnit(r *http.Request, id int64) (*zhufang.Unit, error) {
+	u, err := s.Units.FindUnitByID(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range s.Fleet.Units(u.StationID) {
+		if l.ID == id {
+			u.Status, u.Position, u.PositionAt = l.Status, l.Position, l.PositionAt
+		}
+	}
+	return u, nil
+}
+
+// trackLine draws a track as a polyline in a box fitted around it.
+func trackLine(p projection, track []zhufang.PositionReport) (points, viewBox string) {
+	if len(track) == 0 {
+		return "", "0 0 100 100"
+	}
+	var b strings.Builder
+	minX, minY, maxX, maxY := 1e18, 1e18, -1e18, -1e18
+	for _, t := range track {
+		x, y := p.XY(t.Point)
+		minX, minY, maxX, maxY = min(minX, x), min(minY, y), max(maxX, x), max(maxY, y)
+		fmt.Fprintf(&b, "%.2f,%.2f ", x, y)
+	}
+	pad := max((maxX-minX)*0.1, (maxY-minY)*0.1, 0.5)
+	return strings.TrimSpace(b.String()), fmt.Sprintf("%.2f %.2f %.2f %.2f", minX-pad, minY-pad, maxX-minX+2*pad, maxY-minY+2*pad)
+}
+
+// stationPage is a station's dashboard.
+type stationPage struct {
+	Station     *zhufang.Station
+	County      string
+	Rows        []*boardRow
+	Today       int
+	Compliance  []zhufang.ComplianceRow
+	Units       []*zhufang.LiveUnit
+	OnDuty      int
+	Communities []*zhufang.Community
+}
+
+// stationPage shows a station's day: today's incidents, their 1-3-5
+// compliance, its units on duty and its communities.
+func (s *Server) stationPage(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	c, err := s.city(ctx)
+	if err != nil {
+		return err
+	}
+	st := c.stations[id]
+	scope := zhufang.ScopeFromContext(ctx)
+	if st == nil || scope == nil || !scope.Covers(st.BureauID, st.ID, 0) && scope.Level != zhufang.ScopeCommunity {
+		return zhufang.Errorf(zhufang.ENOTFOUND, "station %d does not exist", id)
+	}
+	if scope.Level == zhufang.ScopeCommunity && scope.StationID != id {
+		return zhufang.Errorf(zhufang.ENOTFOUND, "station %d does not exist", id)
+	}
+	d := &stationPage{Station: st}
+	if b := c.bureaus[st.BureauID]; b != nil {
+		d.County = b.Name
+	}
+	now := s.now()
+	day := time.Date(now.In(zhufang.ChinaTime).Year(), now.In(zhufang.ChinaTime).Month(), now.In(zhufang.ChinaTime).Day(), 0, 0, 0, 0, zhufang.ChinaTime)
+	incs, err := s.Incidents.FindIncidents(ctx, zhufang.IncidentFilter{StationID: id, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	ids := []int64{}
+	for _, inc := range incs {
+		if !inc.ReceivedAt.Before(day) || !inc.State.Terminal() {
+			ids = append(ids, inc.ID)
+		}
+	}
+	ts, err := s.Incidents.FindTransitionsOf(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, inc := range incs {
+		if _, ok := ts[inc.ID]; !ok {
+			continue
+		}
+		if !inc.ReceivedAt.Before(day) {
+			d.Today++
+		}
+		d.Rows = append(d.Rows, s.rowFrom(c, inc, ts[inc.ID]))
+	}
+	if zhufang.ActorFromContext(ctx).User.Can(zhufang.PermViewStats) {
+		clocked, err := s.Compliance.FindClockedIncidents(ctx, day, day.Add(24*time.Hour))
+		if err != nil {
+			return err
+		}
+		var mine []zhufang.ClockedIncident
+		for _, ci := range clocked {
+			if ci.StationID == id {
+				mine = append(mine, ci)
+			}
+		}
+		if d.Compliance, err = zhufang.AggregateCompliance(mine, "zone", now); err != nil {
+			return err
+		}
+	}
+	if zhufang.ActorFromContext(ctx).User.Can(zhufang.PermViewUnits) {
+		all, err := s.liveUnits(r)
+		if err != nil {
+			return err
+		}
+		for _, u := range all {
+			if u.StationID == id {
+				d.Units = append(d.Units, u)
+				if u.Status != zhufang.UnitOffDuty {
+					d.OnDuty++
+				}
+			}
+		}
+	}
+	cs, err := s.Org.FindCommunities(ctx, zhufang.CommunityFilter{StationID: id, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	for _, cm := range cs {
+		if scope.Covers(st.BureauID, st.ID, cm.ID) {
+			d.Communities = append(d.Communities, cm)
+		}
+	}
+	return s.renderPage(w, r, "station", s.newPage(r, "station.title", "station", d))
+}
+
+// orgPage is the org browser: the counties and stations on the user's
+// ground with their counts.
+type orgPage struct {
+	Tree    *zhufang.OrgTree
+	Summary *zhufang.OrgSummary
+}
+
+func (s *Server) orgPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	tree, err := s.Org.FindOrgTree(ctx)
+	if err != nil {
+		return err
+	}
+	sum, err := s.Org.OrgSummary(ctx)
+	if err != nil {
+		return err
+	}
+	scope := zhufang.ScopeFromContext(ctx)
+	var counties []*zhufang.BureauNode
+	for _, b := range tree.Counties {
+		var sts []*zhufang.StationNode
+		for _, st := range b.Stations {
+			if scope.Covers(b.Bureau.ID, st.Station.ID, 0) || (scope.Level == zhufang.ScopeCommunity && scope.StationID == st.Station.ID) {
+				sts = append(sts, st)
+			}
+		}
+		if len(sts) > 0 {
+			counties = append(counties, &zhufang.BureauNode{Bureau: b.Bureau, Stations: sts})
+		}
+	}
+	tree.Counties = counties
+	return s.renderPage(w, r, "org", s.newPage(r, "org.title", "org", &orgPage{Tree: tree, Summary: sum}))
+}
+
+// mapPage is the SVG map of the user's ground.
+type mapPage struct {
+	ViewBox     string
+	Proj        string
+	Counties    []mapArea
+	Stations    []mapArea
+	Communities []mapArea
+	Incidents   []mapIncident
+	Units       []mapUnit
+	Focus       string // the bbox to open on: the user's ground
+	LastEvent   int64
+}
+
+type mapIncident struct {
+	Row  *boardRow
+	X, Y float64
+}
+
+type mapUnit struct {
+	Unit *zhufang.LiveUnit
+	X, Y float64
+}
+
+// mapView draws the boundaries, open incidents and units of the user's
+// ground; the page's script moves units and adds incidents live.
+func (s *Server) mapView(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	c, err := s.city(ctx)
+	if err != nil {
+		return err
+	}
+	scope := *zhufang.ScopeFromContext(ctx)
+	d := &mapPage{ViewBox: c.proj.ViewBox(), Proj: c.proj.Attr(), LastEvent: s.hub.last.Load()}
+	for _, a := range c.paths.Counties {
+		d.Counties = append(d.Counties, a)
+		if scope.Level == zhufang.ScopeCounty && a.ID == scope.BureauID {
+			d.Focus = a.BBox
+		}
+	}
+	for _, a := range c.paths.Stations {
+		if coversArea(scope, a) || (scope.Level == zhufang.ScopeCommunity && a.ID == scope.StationID) {
+			d.Stations = append(d.Stations, a)
+			if scope.Level == zhufang.ScopeStation && a.ID == scope.StationID {
+				d.Focus = a.BBox
+			}
+		}
+	}
+	for _, a := range c.paths.Communities {
+		if coversArea(scope, a) {
+			d.Communities = append(d.Communities, a)
+			if scope.Level == zhufang.ScopeCommunity && a.ID == scope.CommunityID {
+				d.Focus = a.BBox
+			}
+		}
+	}
+	incs, err := s.Incidents.FindIncidents(ctx, zhufang.IncidentFilter{Open: true, Limit: boardLimit})
+	if err != nil {
+		return err
+	}
+	for _, inc := range incs {
+		x, y := c.proj.XY(inc.Position)
+		d.Incidents = append(d.Incidents, mapIncident{Row: s.rowFrom(c, inc, nil), X: x, Y: y})
+	}
+	if zhufang.ActorFromContext(ctx).User.Can(zhufang.PermViewUnits) {
+		units, err := s.liveUnits(r)
+		if err != nil {
+			return err
+		}
+		for _, u := range units {
+			if u.Position.Lon == 0 && u.Position.Lat == 0 {
+				continue
+			}
+			x, y := c.proj.XY(u.Position)
+			d.Units = append(d.Units, mapUnit{Unit: u, X: x, Y: y})
+		}
+	}
+	return s.renderPage(w, r, "map", s.newPage(r, "map.title", "map", d))
+}
+
+// auditPage lists the audit trail for administrators.
+type auditPage struct {
+	Entries  []*zhufang.AuditEntry
+	Filter   zhufang.AuditFilter
+	From     string
+	To       string
+	Page     int
+	More     bool
+	Verify   *zhufang.AuditBreak
+	Checked  int64
+	Verified bool
+}
+
+const auditPageSize = 100
+
+func (s *Server) auditList(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	if err := zhufang.Authorize(ctx, zhufang.PermViewAudit); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	d := &auditPage{Filter: zhufang.AuditFilter{Actor: strings.TrimSpace(q.Get("actor")), Record: strings.TrimSpace(q.Get("record")),
+		Action: strings.TrimSpace(q.Get("action"))}, From: q.Get("from"), To: q.Get("to")}
+	var err error
+	if d.From != "" {
+		if d.Filter.From, err = parseDay(d.From, "from"); err != nil {
+			return err
+		}
+	}
+	if d.To != "" {
+		if d.Filter.To, err = parseDay(d.To, "to"); err != nil {
+			return err
+		}
+		d.Filter.To = d.Filter.To.Add(24 * time.Hour)
+	}
+	if p, err := strconv.Atoi(q.Get("page")); err == nil && p > 0 && p < 100000 {
+		d.Page = p
+	}
+	d.Filter.Limit, d.Filter.Offset = auditPageSize+1, d.Page*auditPageSize
+	if d.Entries, err = s.Audit.FindAudit(ctx, d.Filter); err != nil {
+		return err
+	}
+	if len(d.Entries) > auditPageSize {
+		d.Entries, d.More = d.Entries[:auditPageSize], true
+	}
+	if q.Get("verify") == "1" {
+		if d.Verify, d.Checked, err = s.Audit.VerifyAudit(ctx); err != nil {
+			return err
+		}
+		d.Verified = true
+	}
+	return s.renderPage(w, r, "audit", s.newPage(r, "audit.title", "audit", d))
+}

@@ -1,0 +1,313 @@
+// zhufang console: live updates, the 1-3-5 countdowns, keyboard dispatch and
+// map interaction. Everything else is server-rendered; records are fetched as
+// server-rendered fragments, so no text from a record is ever parsed as HTML
+// here except what the server escaped.
+"use strict";
+(function () {
+  var serverSkew = 0; // server time minus this browser's time, in ms
+  var clockNow = document.getElementById("clocknow");
+  if (clockNow && clockNow.dataset.now) {
+    serverSkew = Date.parse(clockNow.dataset.now) - Date.now();
+  }
+  function now() { return Date.now() + serverSkew; }
+
+  function pad(n) { return n < 10 ? "0" + n : "" + n; }
+  function mmss(ms) {
+    var neg = ms < 0;
+    var s = Math.floor(Math.abs(ms) / 1000);
+    var t = pad(Math.floor(s / 60)) + ":" + pad(s % 60);
+    return neg ? "-" + t : t;
+  }
+
+  // The 1-3-5 countdowns: the same rule as the server's stageClock.Class.
+  function tickClocks() {
+    var t = now();
+    var cells = document.querySelectorAll("td.clock[data-due]");
+    for (var i = 0; i < cells.length; i++) {
+      var c = cells[i];
+      if (c.dataset.reached) continue; // stopped: the server drew it
+      var due = Date.parse(c.dataset.due), start = Date.parse(c.dataset.start);
+      var left = due - t;
+      var cls = left <= 0 ? "red" : (left * 3 <= due - start ? "amber" : "green");
+      c.textContent = mmss(left);
+      if (!c.classList.contains(cls)) {
+        c.classList.remove("green", "amber", "red");
+        c.classList.add(cls);
+      }
+    }
+    if (clockNow) {
+      var d = new Date(t + 8 * 3600 * 1000); // China time
+      clockNow.textContent = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
+    }
+  }
+  tickClocks();
+  setInterval(tickClocks, 500);
+
+  var board = document.getElementById("board");
+  var map = document.getElementById("map");
+  var incidentPage = document.getElementById("incident-page");
+  var live = document.getElementById("live");
+
+  function setLive(state) {
+    if (!live) return;
+    live.dataset.state = state;
+    live.textContent = state === "on" ? live.dataset.textLive : live.dataset.textRetry;
+  }
+
+  function fetchText(url) {
+    return fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (r) {
+      return r.text().then(function (t) { return { status: r.status, text: t }; });
+    });
+  }
+
+  // parseRow turns the server's escaped row fragment into a table row.
+  function parseRow(html) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = "<table><tbody>" + html + "</tbody></table>";
+    return tpl.content.querySelector("tr");
+  }
+
+  // Board: replace the changed row, keep the most urgent first.
+  function nextDue(tr) {
+    var cells = tr.querySelectorAll("td.clock");
+    for (var i = 0; i < cells.length; i++) {
+      if (!cells[i].dataset.reached) return Date.parse(cells[i].dataset.due);
+    }
+    return Infinity;
+  }
+  function sortRows(tbody) {
+    var rows = Array.prototype.slice.call(tbody.querySelectorAll("tr"));
+    rows.sort(function (a, b) { return nextDue(a) - nextDue(b); });
+    rows.forEach(function (r) { tbody.appendChild(r); });
+  }
+  function refreshRow(id) {
+    var tbody = document.getElementById("incident-rows");
+    if (!tbody) return;
+    fetchText("/board/rows/" + id).then(function (res) {
+      var old = document.getElementById("inc-" + id);
+      if (res.status === 404) {
+        if (old) old.remove();
+      } else if (res.status === 200) {
+        var tr = parseRow(res.text);
+        if (!tr) return;
+        if (board.dataset.selected === String(id)) tr.classList.add("selected");
+        if (old) {
+          old.replaceWith(tr);
+        } else {
+          tr.classList.add("fresh");
+          tbody.appendChild(tr);
+          var none = document.getElementById("no-incidents");
+          if (none) none.remove();
+        }
+        sortRows(tbody);
+      }
+      var count = document.getElementById("open-count");
+      if (count) count.textContent = tbody.querySelectorAll("tr").length;
+      tickClocks();
+    });
+    if (board.dataset.selected === String(id)) refreshDetail();
+  }
+  var detailTimer = null;
+  function refreshDetail() {
+    clearTimeout(detailTimer);
+    detailTimer = setTimeout(function () {
+      fetchText(location.pathname + location.search).then(function (res) {
+        if (res.status !== 200) return;
+        var doc = new DOMParser().parseFromString(res.text, "text/html");
+        var fresh = doc.getElementById("detail"), old = document.getElementById("detail");
+        if (fresh && old && !old.contains(document.activeElement)) old.replaceWith(fresh);
+        tickClocks();
+      });
+    }, 150);
+  }
+  var unitsTimer = null;
+  function refreshUnits() {
+    if (unitsTimer) return;
+    unitsTimer = setTimeout(function () {
+      unitsTimer = null;
+      fetchText("/board/units").then(function (res) {
+        if (res.status !== 200) return;
+        var tpl = document.createElement("template");
+        tpl.innerHTML = res.text;
+        var fresh = tpl.content.getElementById("units-panel"), old = document.getElementById("units-panel");
+        if (fresh && old) old.replaceWith(fresh);
+      });
+    }, 500);
+  }
+
+  // Map: incidents come and go, units move.
+  var proj = null;
+  if (map) {
+    var p = map.dataset.proj.split(",").map(Number);
+    proj = function (lon, lat) { return [(lon - p[0]) * p[2], (p[1] - lat) * p[3]]; };
+  }
+  var SVG = "http://www.w3.org/2000/svg";
+  var terminal = { closed: 1, cancelled: 1, duplicate: 1, redirected: 1 };
+  function refreshMapIncident(id) {
+    fetch("/api/v1/incidents/" + id, { credentials: "same-origin" }).then(function (r) {
+      if (r.status === 404) { var c = document.getElementById("mi-" + id); if (c) c.parentNode.remove(); return null; }
+      return r.ok ? r.json() : null;
+    }).then(function (inc) {
+      if (!inc) return;
+      var c = document.getElementById("mi-" + id);
+      if (terminal[inc.state]) { if (c) c.parentNode.remove(); return; }
+      if (!c) {
+        var a = document.createElementNS(SVG, "a");
+        a.setAttribute("href", "/incidents/" + id);
+        c = document.createElementNS(SVG, "circle");
+        c.id = "mi-" + id;
+        c.setAttribute("r", "5");
+        c.appendChild(document.createElementNS(SVG, "title"));
+        a.appendChild(c);
+        document.getElementById("incidents").appendChild(a);
+      }
+      var xy = proj(inc.position[0], inc.position[1]);
+      c.setAttribute("cx", xy[0].toFixed(1));
+      c.setAttribute("cy", xy[1].toFixed(1));
+      c.setAttribute("class", "inc lane-" + inc.triage.lane + (inc.state === "received" ? " urg-red" : ""));
+      c.firstChild.textContent = inc.number + " · " + inc.address; // textContent: never parsed as HTML
+    });
+  }
+  function moveUnits(list) {
+    for (var i = 0; i < list.length; i++) {
+      var u = document.getElementById("mu-" + list[i][0]);
+      if (!u) continue;
+      var xy = proj(list[i][1], list[i][2]);
+      u.setAttribute("cx", xy[0].toFixed(1));
+      u.setAttribute("cy", xy[1].toFixed(1));
+    }
+  }
+  function setUnitStatus(id, status) {
+    var u = document.getElementById("mu-" + id);
+    if (u && status) u.setAttribute("class", "unit us-" + status);
+  }
+
+  // Live updates over server-sent events. The browser reconnects by itself
+  // and sends Last-Event-ID; the server replays what was missed.
+  var root = board || map || incidentPage;
+  if (root && window.EventSource) {
+    var last = (board || map || {}).dataset ? ((board || map).dataset.lastEvent || "0") : "0";
+    var es = new EventSource("/events?last=" + encodeURIComponent(last));
+    es.onopen = function () { setLive("on"); };
+    es.onerror = function () { setLive("retry"); };
+    es.addEventListener("reload", function () { location.reload(); });
+    es.addEventListener("change", function (ev) {
+      var m;
+      try { m = JSON.parse(ev.data); } catch (e) { return; }
+      if (board) {
+        if (m.incident_id) refreshRow(m.incident_id);
+        if (m.unit_id || m.topic === "assignment") refreshUnits();
+      }
+      if (map) {
+        if (m.incident_id) refreshMapIncident(m.incident_id);
+        if (m.unit_id) setUnitStatus(m.unit_id, m.status);
+      }
+      if (incidentPage && String(m.incident_id) === incidentPage.dataset.incident) {
+        if (!incidentPage.contains(document.activeElement) || document.activeElement === document.body) location.reload();
+      }
+    });
+    es.addEventListener("positions", function (ev) {
+      if (!map) return;
+      try { moveUnits(JSON.parse(ev.data)); } catch (e) { /* a bad frame is skipped */ }
+    });
+  }
+
+  // Keyboard dispatch on the board.
+  function typing(el) {
+    return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT");
+  }
+  function select(delta) {
+    var rows = Array.prototype.slice.call(document.querySelectorAll("#incident-rows tr"));
+    if (!rows.length) return;
+    var i = rows.findIndex(function (r) { return r.classList.contains("selected"); });
+    i = i < 0 ? 0 : Math.max(0, Math.min(rows.length - 1, i + delta));
+    location.href = "/board?sel=" + rows[i].dataset.id;
+  }
+  document.addEventListener("keydown", function (e) {
+    var el = document.activeElement;
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && el && el.form && el.form.id === "intake") {
+      e.preventDefault();
+      el.form.requestSubmit();
+      return;
+    }
+    if (e.key === "Escape") { if (el) el.blur(); return; }
+    if (typing(el) || e.ctrlKey || e.metaKey || e.altKey) return;
+    var k = e.key.toLowerCase();
+    if (board) {
+      if (k === "n") { var f = document.getElementById("intake-category"); if (f) { e.preventDefault(); f.focus(); } return; }
+      if (k === "j") { select(1); return; }
+      if (k === "k") { select(-1); return; }
+      if (k === "enter") { var o = document.getElementById("open-incident"); if (o) o.click(); return; }
+      if (k === "m") { location.href = "/map"; return; }
+    }
+    if (/^[1-5g]$/.test(k)) {
+      var b = document.querySelector("button.assign[data-key='" + k + "']");
+      if (b) { e.preventDefault(); b.focus(); b.click(); }
+    }
+  });
+  document.querySelectorAll("button.assign").forEach(function (b) {
+    b.addEventListener("click", function () { setTimeout(function () { b.disabled = true; }, 0); });
+  });
+
+  // Map pan and zoom, on the SVG's viewBox.
+  if (map) {
+    var home = map.getAttribute("viewBox").split(" ").map(Number);
+    var vb = home.slice();
+    function setVB(b) { vb = b; map.setAttribute("viewBox", b.map(function (n) { return n.toFixed(1); }).join(" ")); }
+    function fit(bbox) {
+      var b = bbox.split(",").map(Number);
+      if (b.length !== 4 || !b[2] || !b[3]) return;
+      var aspect = map.clientWidth / Math.max(map.clientHeight, 1) || home[2] / home[3];
+      var w = b[2] * 1.15, h = b[3] * 1.15;
+      if (w / h < aspect) w = h * aspect; else h = w / aspect;
+      setVB([b[0] + b[2] / 2 - w / 2, b[1] + b[3] / 2 - h / 2, w, h]);
+    }
+    function zoom(f, cx, cy) {
+      if (cx === undefined) { cx = vb[0] + vb[2] / 2; cy = vb[1] + vb[3] / 2; }
+      var w = Math.min(Math.max(vb[2] * f, 5), home[2] * 2), h = w * vb[3] / vb[2];
+      setVB([cx - (cx - vb[0]) * w / vb[2], cy - (cy - vb[1]) * h / vb[3], w, h]);
+    }
+    function toSVG(x, y) {
+      var r = map.getBoundingClientRect();
+      var s = Math.max(vb[2] / r.width, vb[3] / r.height);
+      var ox = (r.width * s - vb[2]) / 2, oy = (r.height * s - vb[3]) / 2;
+      return [vb[0] - ox + (x - r.left) * s, vb[1] - oy + (y - r.top) * s];
+    }
+    map.addEventListener("wheel", function (e) {
+      e.preventDefault();
+      var pt = toSVG(e.clientX, e.clientY);
+      zoom(e.deltaY > 0 ? 1.25 : 0.8, pt[0], pt[1]);
+    }, { passive: false });
+    var drag = null;
+    map.addEventListener("pointerdown", function (e) {
+      if (e.button !== 0) return;
+      drag = { x: e.clientX, y: e.clientY, vb: vb.slice(), moved: false };
+    });
+    map.addEventListener("pointermove", function (e) {
+      if (!drag) return;
+      var dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+      if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) return;
+      if (!drag.moved) { drag.moved = true; map.setPointerCapture(e.pointerId); map.classList.add("dragging"); }
+      var r = map.getBoundingClientRect();
+      var s = Math.max(drag.vb[2] / r.width, drag.vb[3] / r.height);
+      setVB([drag.vb[0] - dx * s, drag.vb[1] - dy * s, drag.vb[2], drag.vb[3]]);
+    });
+    function endDrag(e) {
+      if (drag && drag.moved) e.preventDefault();
+      drag = null;
+      map.classList.remove("dragging");
+    }
+    map.addEventListener("pointerup", endDrag);
+    map.addEventListener("pointercancel", endDrag);
+    map.addEventListener("click", function (e) { if (map.classList.contains("dragging")) e.preventDefault(); }, true);
+    document.getElementById("zoom-in").addEventListener("click", function () { zoom(0.7); });
+    document.getElementById("zoom-out").addEventListener("click", function () { zoom(1.4); });
+    document.getElementById("zoom-home").addEventListener("click", function () {
+      if (map.dataset.focus) fit(map.dataset.focus); else setVB(home.slice());
+    });
+    document.getElementById("zoomto").addEventListener("change", function (e) {
+      if (e.target.value) fit(e.target.value); else setVB(home.slice());
+    });
+    if (map.dataset.focus) fit(map.dataset.focus);
+  }
+})();
