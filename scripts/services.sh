@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the services the full test suite talks to (PostgreSQL, NATS with
-# JetStream, Redis) when they are not already running, installing them from
+# JetStream, Redis) when they are not already running, and Chromium for the
+# browser tests, installing them from
 # Debian's packages when they are missing. Safe to run again and again.
 set -euo pipefail
 
@@ -73,7 +74,15 @@ ensure_redis() {
   wait_port 6379 Redis 30
 }
 
+# The console's browser tests drive Debian's Chromium; the CJK fonts let
+# its screenshots show Chinese.
+ensure_chromium() {
+  command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" && return 0
+  apt_install chromium fonts-noto-cjk
+}
+
 ensure_postgres
+ensure_chromium
 ensure_postgis
 ensure_nats
 ensure_redis

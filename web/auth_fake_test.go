@@ -20,3 +20,15 @@ func (fakeUsers) SessionUser(ctx context.Context, token string) (*zhufang.User, 
 	return &zhufang.User{ID: 1, Username: "tester", Name: "测试", Role: zhufang.RoleDispatcher,
 		Scope: zhufang.Scope{Level: zhufang.ScopeCity}, Lang: "zh"}, &zhufang.Session{UserID: 1, CSRF: "csrf"}, nil
 }
+
+func (fakeUsers) Authenticate(ctx context.Context, username, password string) (*zhufang.User, error) {
+	if username != "tester" || password != "a long test password" {
+		return nil, zhufang.Errorf(zhufang.EUNAUTHORIZED, "wrong username or password")
+	}
+	u, _, _ := fakeUsers{}.SessionUser(ctx, testToken)
+	return u, nil
+}
+
+func (fakeUsers) CreateSession(ctx context.Context, userID int64, address string) (string, *zhufang.Session, error) {
+	return testToken, &zhufang.Session{UserID: userID, CSRF: "csrf", Address: address}, nil
+}

@@ -90,6 +90,20 @@ type stageClock struct {
 	Due     time.Time
 	Reached time.Time
 	Now     time.Time // when the page was drawn; the script ticks on from it
+
+	// What the template writes, worked out once: a board draws thousands.
+	Attrs stageAttrs
+}
+
+// stageAttrs are a clock's cell: its class, text and times for the script.
+type stageAttrs struct {
+	Class, Text, Start, Due, Reached string
+}
+
+func newStageClock(st zhufang.Stage, start, due, reached, now time.Time) stageClock {
+	c := stageClock{Stage: st, Start: start, Due: due, Reached: reached, Now: now}
+	c.Attrs = stageAttrs{Class: c.Class(), Text: c.Text(), Start: isoTime(start), Due: isoTime(due), Reached: isoTime(reached)}
+	return c
 }
 
 // Met reports a stopped clock that stopped in time.
@@ -125,7 +139,7 @@ func (c stageClock) Text() string {
 func (r *boardRow) Urgency() string {
 	worst := "green"
 	for _, c := range r.Clocks {
-		switch c.Class() {
+		switch c.Attrs.Class {
 		case "red":
 			return "red"
 		case "amber":
@@ -146,6 +160,20 @@ type boardRow struct {
 	Units     []*zhufang.Assignment
 	Selected  bool
 	next      time.Time
+	Text      rowText // in the reader's language, worked out once per row
+}
+
+// rowText is what a board row says, in one language.
+type rowText struct {
+	Lane, AlsoStreet, State, Zone, Category, Received, Urgency string
+}
+
+// langOf is the language of the request's user.
+func langOf(r *http.Request) string {
+	if a := zhufang.ActorFromContext(r.Context()); a != nil && a.User != nil && a.User.Lang != "" {
+		return a.User.Lang
+	}
+	return zhufang.Languages[0]
 }
 
 // clocksOf returns an incident's three clocks from its transitions.
@@ -153,7 +181,7 @@ func clocksOf(inc *zhufang.Incident, ts []zhufang.Transition, now time.Time) []s
 	m := zhufang.MilestonesOf(ts)
 	out := make([]stageClock, 0, 3)
 	for _, st := range zhufang.Stages {
-		out = append(out, stageClock{Stage: st, Start: inc.ReceivedAt, Due: inc.Due.Due(st), Reached: m[st], Now: now})
+		out = append(out, newStageClock(st, inc.ReceivedAt, inc.Due.Due(st), m[st], now))
 	}
 	return out
 }
@@ -172,12 +200,21 @@ func (s *Server) boardRowOf(r *http.Request, c *cityRef, inc *zhufang.Incident) 
 	if err != nil {
 		return nil, err
 	}
-	return s.rowFrom(c, inc, ts), nil
+	return s.rowFrom(langOf(r), c, inc, ts), nil
 }
 
-func (s *Server) rowFrom(c *cityRef, inc *zhufang.Incident, ts []zhufang.Transition) *boardRow {
+func (s *Server) rowFrom(lang string, c *cityRef, inc *zhufang.Incident, ts []zhufang.Transition) *boardRow {
 	row := &boardRow{Inc: inc, Category: s.category(inc.Category), Phone: zhufang.MaskPhone(inc.CallerPhone), Clocks: clocksOf(inc, ts, s.now())}
 	row.Community, row.Station = c.place(inc)
+	tr := func(k string) string { return s.catalogs.translate(lang, k) }
+	row.Text = rowText{Lane: tr("lane." + string(inc.Triage.Lane)), State: tr("state." + string(inc.State)),
+		Zone: tr("zone." + string(inc.Zone)), Category: row.Category.NameZH, Received: clockText(inc.ReceivedAt), Urgency: row.Urgency()}
+	if lang == "en" && row.Category.NameEN != "" {
+		row.Text.Category = row.Category.NameEN
+	}
+	if inc.Triage.AlsoStreet {
+		row.Text.AlsoStreet = tr("lane.street")
+	}
 	row.next = zhufang.NextDue(inc.State, inc.Due, s.now())
 	return row
 }
@@ -237,7 +274,7 @@ func (s *Server) boardData(r *http.Request) (*boardData, error) {
 		sel, _ = strconv.ParseInt(v, 10, 64)
 	}
 	for _, inc := range incs {
-		row := s.rowFrom(c, inc, ts[inc.ID])
+		row := s.rowFrom(langOf(r), c, inc, ts[inc.ID])
 		if inc.ID == sel {
 			row.Selected = true
 			d.Selected = row

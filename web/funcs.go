@@ -12,12 +12,7 @@ import (
 var templateFuncs = template.FuncMap{
 	"num": groupDigits,
 	// clock writes a time of day in China time, as the command room reads it.
-	"clock": func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.In(zhufang.ChinaTime).Format("15:04:05")
-	},
+	"clock": clockText,
 	// datetime writes a date and time in China time.
 	"datetime": func(t time.Time) string {
 		if t.IsZero() {
@@ -26,12 +21,7 @@ var templateFuncs = template.FuncMap{
 		return t.In(zhufang.ChinaTime).Format("2006-01-02 15:04:05")
 	},
 	// iso writes a time for the page's script.
-	"iso": func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format(time.RFC3339Nano)
-	},
+	"iso": isoTime,
 	// mmss writes a duration as minutes and seconds.
 	"mmss": mmss,
 	"secs": func(d time.Duration) int64 { return int64(d / time.Second) },
@@ -53,6 +43,22 @@ var templateFuncs = template.FuncMap{
 		}
 		return "none"
 	},
+}
+
+// clockText writes a time of day in China time.
+func clockText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(zhufang.ChinaTime).Format("15:04:05")
+}
+
+// isoTime writes a time for the page's script, "" for none.
+func isoTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 // mmss writes a duration as minutes and seconds, as the clocks show it.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -24,13 +25,16 @@ var messageFiles embed.FS
 type catalogs struct {
 	printers map[string]*message.Printer
 	keys     map[string][]string // each language's keys, sorted
+	// plain holds each message that takes no values, already printed: a
+	// board of a thousand rows asks for thousands of them.
+	plain map[string]map[string]string
 }
 
 var langTags = map[string]language.Tag{"zh": language.SimplifiedChinese, "en": language.English}
 
 func loadCatalogs() (*catalogs, error) {
 	b := catalog.NewBuilder(catalog.Fallback(language.SimplifiedChinese))
-	c := &catalogs{printers: map[string]*message.Printer{}, keys: map[string][]string{}}
+	c := &catalogs{printers: map[string]*message.Printer{}, keys: map[string][]string{}, plain: map[string]map[string]string{}}
 	for _, lang := range zhufang.Languages {
 		raw, err := messageFiles.ReadFile("messages/" + lang + ".json")
 		if err != nil {
@@ -49,13 +53,25 @@ func loadCatalogs() (*catalogs, error) {
 		sort.Strings(c.keys[lang])
 	}
 	for _, lang := range zhufang.Languages {
-		c.printers[lang] = message.NewPrinter(langTags[lang], message.Catalog(b))
+		p := message.NewPrinter(langTags[lang], message.Catalog(b))
+		c.printers[lang] = p
+		c.plain[lang] = map[string]string{}
+		for _, k := range c.keys[lang] {
+			if msg := p.Sprintf(k); !strings.Contains(msg, "%!") {
+				c.plain[lang][k] = msg
+			}
+		}
 	}
 	return c, nil
 }
 
 // translate returns the message of key in lang with args filled in.
 func (c *catalogs) translate(lang, key string, args ...any) string {
+	if len(args) == 0 {
+		if m, ok := c.plain[lang][key]; ok {
+			return m
+		}
+	}
 	p := c.printers[lang]
 	if p == nil {
 		p = c.printers[zhufang.Languages[0]]
@@ -78,7 +94,11 @@ func (c *catalogs) funcs(lang string) template.FuncMap {
 		"tk": func(parts ...any) string {
 			var b strings.Builder
 			for _, p := range parts {
-				fmt.Fprint(&b, p)
+				if v := reflect.ValueOf(p); v.Kind() == reflect.String {
+					b.WriteString(v.String()) // domain names: Lane, IncidentState…
+				} else {
+					fmt.Fprint(&b, p)
+				}
 			}
 			return c.translate(lang, b.String())
 		},

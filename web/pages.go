@@ -71,7 +71,7 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u := zhufang.ActorFromContext(ctx).User
-	d := &incidentPage{Row: s.rowFrom(c, inc, ts), Assignments: as, CallSigns: map[int64]string{},
+	d := &incidentPage{Row: s.rowFrom(langOf(r), c, inc, ts), Assignments: as, CallSigns: map[int64]string{},
 		CallerName: maskName(inc.CallerName), CallerPhone: zhufang.MaskPhone(inc.CallerPhone)}
 	if u.Can(zhufang.PermViewPersonal) && (inc.CallerName != "" || inc.CallerPhone != "") {
 		if err := s.Audit.RecordAudit(ctx, zhufang.AuditViewPersonal, "incident:"+strconv.FormatInt(id, 10), "caller"); err != nil {
@@ -242,7 +242,7 @@ func (s *Server) stationPage(w http.ResponseWriter, r *http.Request) error {
 		if !inc.ReceivedAt.Before(day) {
 			d.Today++
 		}
-		d.Rows = append(d.Rows, s.rowFrom(c, inc, ts[inc.ID]))
+		d.Rows = append(d.Rows, s.rowFrom(langOf(r), c, inc, ts[inc.ID]))
 	}
 	if zhufang.ActorFromContext(ctx).User.Can(zhufang.PermViewStats) {
 		clocked, err := s.Compliance.FindClockedIncidents(ctx, day, day.Add(24*time.Hour))
@@ -380,7 +380,7 @@ func (s *Server) mapView(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, inc := range incs {
 		x, y := c.proj.XY(inc.Position)
-		d.Incidents = append(d.Incidents, mapIncident{Row: s.rowFrom(c, inc, nil), X: x, Y: y})
+		d.Incidents = append(d.Incidents, mapIncident{Row: s.rowFrom(langOf(r), c, inc, nil), X: x, Y: y})
 	}
 	if zhufang.ActorFromContext(ctx).User.Can(zhufang.PermViewUnits) {
 		units, err := s.liveUnits(r)
