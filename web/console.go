@@ -226,6 +226,7 @@ type boardData struct {
 	Recommend  []zhufang.Recommendation
 	First      *zhufang.Recommendation
 	UnitCounts []unitCount
+	CallSigns  map[int64]string // of the selected incident's units
 	Categories []zhufang.Category
 	Message    string
 	LastEvent  int64
@@ -306,6 +307,12 @@ func (s *Server) boardData(r *http.Request) (*boardData, error) {
 		d.Recommend, d.First = s.recommend(r, c, d.Selected.Inc, 5)
 		if d.Selected.Units, err = s.Assignments.FindAssignments(ctx, d.Selected.Inc.ID); err != nil {
 			return nil, err
+		}
+		d.CallSigns = map[int64]string{}
+		for _, a := range d.Selected.Units {
+			if u := s.unitRef(a.UnitID); u != nil {
+				d.CallSigns[a.UnitID] = u.CallSign
+			}
 		}
 	}
 	d.UnitCounts, err = s.unitCounts(r)

@@ -129,8 +129,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	car, carToken := patrolCarNear(t, base, dsn, zhufang.Point{Lon: 111.6015, Lat: 26.4372})
-	for i, p := range []zhufang.Point{{Lon: 111.6120, Lat: 26.4300}, {Lon: 111.5950, Lat: 26.4410}, {Lon: 111.6200, Lat: 26.4200}} {
-		takeCall(t, base, p, []string{"200100", "100100", "300100"}[i], fmt.Sprintf("芝山路%d号", 10+i), "两人发生口角")
+	var others []int64
+	for i, p := range []zhufang.Point{{Lon: 111.6300, Lat: 26.4100}, {Lon: 111.5800, Lat: 26.4500}, {Lon: 111.6200, Lat: 26.4200}} {
+		others = append(others, takeCall(t, base, p, []string{"200100", "100100", "300100"}[i], fmt.Sprintf("芝山路%d号", 10+i), "两人发生口角"))
 	}
 
 	// Sign in.
@@ -201,7 +202,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	screenshot(t, ctx, "incident-zh")
 
 	// Switch to English: every page follows.
-	do(t, ctx, "switch language", chromedp.Click(css("#lang-switch")), chromedp.WaitVisible(css("#timeline")))
+	do(t, ctx, "switch language", chromedp.Click(css("#lang-switch")), chromedp.WaitVisible(css(`body[data-lang="en"] #timeline`)))
 	if h := get(t, ctx, chromedp.Text(css("h2"))); h != "The 1-3-5 clock" {
 		t.Fatalf("after switching language the incident page says %q, want English", h)
 	}
@@ -213,6 +214,49 @@ func TestConsoleInBrowser(t *testing.T) {
 	screenshot(t, ctx, "board-en")
 	do(t, ctx, "English map", chromedp.Navigate(base+"/map"), chromedp.WaitVisible(css("#map")))
 	screenshot(t, ctx, "map-en")
+
+	// The community officer of the incident's community, on a phone: the
+	// incident page in one column; another community's incident is not there.
+	var loc struct {
+		Jurisdiction zhufang.Jurisdiction `json:"jurisdiction"`
+	}
+	getJSON(t, base+"/api/v1/locate?lon=111.6015&lat=26.4372", &loc)
+	if err := run(context.Background(), []string{"user", "add", "--db", dsn, "--name", "社区民警 陈静", "--role", "community_officer",
+		"--scope", "community", "--org", fmt.Sprint(loc.Jurisdiction.Community.ID), "--lang", "zh",
+		"--password-file", writeFile(t, t.TempDir(), "pw", "officer password 1\n"), "chenjing"},
+		func(string) string { return "" }, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "sign out, sign in as the officer on a phone",
+		chromedp.Click(css("#logout")),
+		chromedp.WaitVisible(css("#username")),
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),
+		chromedp.SendKeys(css("#username"), "chenjing"),
+		chromedp.SendKeys(css("#password"), "officer password 1"),
+		chromedp.Click(css("#signin")),
+		chromedp.WaitVisible(css("#incidents")),
+		chromedp.Navigate(fmt.Sprintf("%s/incidents/%d", base, id)),
+		chromedp.WaitVisible(css("#timeline")),
+	)
+	screenshot(t, ctx, "incident-phone-zh")
+	var other int64
+	for _, o := range others {
+		var inc struct {
+			CommunityID int64 `json:"community_id"`
+		}
+		getJSON(t, fmt.Sprintf("%s/api/v1/incidents/%d", base, o), &inc)
+		if inc.CommunityID != loc.Jurisdiction.Community.ID {
+			other = o
+		}
+	}
+	if other == 0 {
+		t.Fatal("every incident is in the officer's community; the test needs one outside it")
+	}
+	do(t, ctx, "another community's incident", chromedp.Navigate(fmt.Sprintf("%s/incidents/%d", base, other)),
+		chromedp.WaitVisible(css(".error-message")))
+	if msg := get(t, ctx, chromedp.Text(css(".error-message"))); !strings.Contains(msg, "does not exist") {
+		t.Fatalf("the officer opening another community's incident saw %q, want it not to exist", msg)
+	}
 }
 
 // takeCall posts a 110 call through the API and returns its ID.

@@ -156,7 +156,7 @@
         a.setAttribute("href", "/incidents/" + id);
         c = document.createElementNS(SVG, "circle");
         c.id = "mi-" + id;
-        c.setAttribute("r", "5");
+        c.setAttribute("r", "9");
         c.appendChild(document.createElementNS(SVG, "title"));
         a.appendChild(c);
         document.getElementById("incidents").appendChild(a);
