@@ -77,6 +77,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		s.Logger = slog.Default()
 	}
 	s.logins = newLimiter(s.clock(), loginsPerAddress, loginWindow)
+	s.hub.closing = make(chan struct{})
 	return s.routes(), nil
 }
 

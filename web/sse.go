@@ -19,10 +19,12 @@ import (
 
 // hub fans the event bus out to the connected consoles.
 type hub struct {
-	mu      sync.Mutex
-	clients map[*sseClient]struct{}
-	last    atomic.Int64 // the newest event ID seen, for pages to resume from
-	n       atomic.Int64 // connected clients, for metrics and tests
+	closing   chan struct{} // closed when the server shuts down
+	closeOnce sync.Once
+	mu        sync.Mutex
+	clients   map[*sseClient]struct{}
+	last      atomic.Int64 // the newest event ID seen, for pages to resume from
+	n         atomic.Int64 // connected clients, for metrics and tests
 }
 
 // sseClient is one connected console.
@@ -55,6 +57,10 @@ func (h *hub) remove(c *sseClient) {
 	}
 	h.mu.Unlock()
 }
+
+// CloseStreams ends every live stream, for a server shutting down: the
+// consoles reconnect to another node or when this one is back.
+func (s *Server) CloseStreams() { s.hub.closeOnce.Do(func() { close(s.hub.closing) }) }
 
 // Clients returns how many consoles are connected.
 func (s *Server) Clients() int { return int(s.hub.n.Load()) }
@@ -226,6 +232,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		case <-c.gone:
 			return nil // fell behind: the browser reconnects and replays
+		case <-s.hub.closing:
+			return nil
 		case <-keepalive.C:
 			if err := write(": keepalive\n\n"); err != nil {
 				return nil

@@ -281,7 +281,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	srv.Start(rctx)
-	return listenAndServe(ctx, cfg.Addr, h, logger, "db", db.Where(), "areas", nAreas)
+	return listenAndServe(ctx, cfg.Addr, h, srv.CloseStreams, logger, "db", db.Where(), "areas", nAreas)
 }
 
 // serveConfig reads serve's flags.
@@ -380,12 +380,17 @@ func readiness(db *sqlstore.DB) func(context.Context) error {
 }
 
 // listenAndServe serves h on addr until ctx ends, then shuts down gracefully.
-func listenAndServe(ctx context.Context, addr string, h http.Handler, logger *slog.Logger, logArgs ...any) error {
+func listenAndServe(ctx context.Context, addr string, h http.Handler, onShutdown func(), logger *slog.Logger, logArgs ...any) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot listen on "+addr, err)
 	}
 	hs := web.NewHTTPServer(addr, h, logger)
+	if onShutdown != nil {
+		// Long-lived streams never go idle by themselves; this ends them so
+		// that Shutdown can finish.
+		hs.RegisterOnShutdown(onShutdown)
+	}
 	logger.Info("serving", append([]any{"url", "http://" + ln.Addr().String() + "/"}, logArgs...)...)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

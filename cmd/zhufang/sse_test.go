@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,7 +96,8 @@ func nextChange(t *testing.T, ch <-chan sseEvent, wait time.Duration) (sseEvent,
 // changes only.
 func TestEventsResumeAndScope(t *testing.T) {
 	dsn := sqltest.DSN(t, sqlstore.SQLite)
-	base, stop := startServe(t, "--demo", "--db", dsn)
+	base, stopServe := startServe(t, "--demo", "--db", dsn)
+	stop := sync.OnceValue(stopServe)
 	defer stop()
 	dispatcher := signIn(t, base, dsn, "sse", zhufang.RoleDispatcher)
 	here := zhufang.Point{Lon: 111.6015, Lat: 26.4372}
@@ -166,5 +168,11 @@ func TestEventsResumeAndScope(t *testing.T) {
 	}
 	if !seen[near] || seen[far] {
 		t.Fatalf("the officer's stream saw %v: want %d (their community) and not %d (another county)", seen, near, far)
+	}
+
+	// Streams still open do not hold up a shutdown.
+	began := time.Now()
+	if err := stop(); err != nil || time.Since(began) > 5*time.Second {
+		t.Fatalf("serve stopped with %v after %v with consoles connected", err, time.Since(began))
 	}
 }
