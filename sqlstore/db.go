@@ -58,6 +58,8 @@ type DB struct {
 	// handler, which sleeps up to 100 ms between tries, keeps tail latency
 	// low under concurrent intake.
 	writer chan struct{}
+	// ghosts throttles sign-ins on names no user has.
+	ghosts ghostAttempts
 }
 
 // sqliteMagic starts every SQLite database file.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"zhufang"
@@ -261,6 +262,11 @@ func (db *DB) Authenticate(ctx context.Context, username, password string) (*zhu
 	u, hash, err := db.reserveAttempt(ctx, username)
 	if err != nil {
 		if zhufang.ErrorCode(err) == zhufang.ENOTFOUND {
+			// A name no one has is throttled like one someone has, so the
+			// answers do not tell which names exist.
+			if err := db.ghosts.attempt(username, db.clock.Now()); err != nil {
+				return nil, err
+			}
 			auth.SpendCheck(password)
 			return nil, errBadLogin
 		}
@@ -321,16 +327,13 @@ func (db *DB) reserveAttempt(ctx context.Context, username string) (*zhufang.Use
 	if err != nil {
 		return nil, "", db.translate(err)
 	}
-	if wait := zhufang.LoginDelay(failures); wait > 0 && lastFailure.Valid {
+	if lastFailure.Valid {
 		var last time.Time
 		if err := (timeColumn{&last}).parse(normalTime(lastFailure.String)); err != nil {
 			return nil, "", db.translate(err)
 		}
-		if left := last.Add(wait).Sub(tx.now); left > 0 {
-			if failures >= zhufang.LockAttempts {
-				return nil, "", zhufang.Errorf(zhufang.ETOOMANY, "this account is locked after %d wrong passwords; try again in %d minutes", failures, int(math.Ceil(left.Minutes())))
-			}
-			return nil, "", zhufang.Errorf(zhufang.ETOOMANY, "too many wrong passwords; wait %d seconds before trying again", int(math.Ceil(left.Seconds())))
+		if err := throttled(failures, last, tx.now); err != nil {
+			return nil, "", err
 		}
 	}
 	if _, err := tx.exec(ctx, `UPDATE users SET failed_logins = failed_logins + 1, last_failure_at = ? WHERE id = ?`,
@@ -338,6 +341,56 @@ func (db *DB) reserveAttempt(ctx context.Context, username string) (*zhufang.Use
 		return nil, "", err
 	}
 	return u, hash, tx.commit()
+}
+
+// throttled returns ETOOMANY while an account with this many failures in a
+// row, the last at last, must still wait.
+func throttled(failures int, last, now time.Time) error {
+	wait := zhufang.LoginDelay(failures)
+	left := last.Add(wait).Sub(now)
+	switch {
+	case wait == 0 || left <= 0:
+		return nil
+	case failures >= zhufang.LockAttempts:
+		return zhufang.Errorf(zhufang.ETOOMANY, "this account is locked after %d wrong passwords; try again in %d minutes", failures, int(math.Ceil(left.Minutes())))
+	}
+	return zhufang.Errorf(zhufang.ETOOMANY, "too many wrong passwords; wait %d seconds before trying again", int(math.Ceil(left.Seconds())))
+}
+
+// ghostAttempts counts sign-in attempts on names no user has, in memory,
+// so that they are throttled exactly like real accounts.
+type ghostAttempts struct {
+	mu    sync.Mutex
+	names map[string]ghost
+}
+
+type ghost struct {
+	failures int
+	last     time.Time
+}
+
+// attempt checks the throttle for an unknown name and counts the attempt.
+func (g *ghostAttempts) attempt(name string, now time.Time) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.names == nil {
+		g.names = map[string]ghost{}
+	}
+	gh := g.names[name]
+	if gh.failures > 0 {
+		if err := throttled(gh.failures, gh.last, now); err != nil {
+			return err
+		}
+	}
+	if len(g.names) >= 100000 { // a spray of names: forget those long quiet
+		for n, x := range g.names {
+			if now.Sub(x.last) > zhufang.LockDuration {
+				delete(g.names, n)
+			}
+		}
+	}
+	g.names[name] = ghost{failures: gh.failures + 1, last: now}
+	return nil
 }
 
 // CreateSession starts a session and returns its token; only the token's

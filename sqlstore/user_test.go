@@ -352,6 +352,33 @@ func TestAuthenticateGivesNothingAway(t *testing.T) {
 	}
 }
 
+// TestUnknownNamesThrottledAlike: guessing at a name no one has is
+// throttled step for step like guessing at a real account, so the throttle
+// does not tell which names exist.
+func TestUnknownNamesThrottledAlike(t *testing.T) {
+	for _, engine := range sqltest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db, clock, _ := clockDB(t, engine, smallCity())
+			createUser(t, db, "tang.ming", zhufang.RoleCommunityOfficer, zhufang.Scope{Level: zhufang.ScopeCommunity, CommunityID: 1})
+			type answer struct{ Code, Message string }
+			for i := range zhufang.LockAttempts + 2 {
+				_, real := db.Authenticate(ctx, "tang.ming", "not the password")
+				_, ghost := db.Authenticate(ctx, "no.such.name", "not the password")
+				if diff := cmp.Diff(answer{zhufang.ErrorCode(real), zhufang.ErrorMessage(real)},
+					answer{zhufang.ErrorCode(ghost), zhufang.ErrorMessage(ghost)}); diff != "" {
+					t.Fatalf("attempt %d: a real name and an unknown one are answered differently (-real +unknown):\n%s", i+1, diff)
+				}
+				clock.Advance(zhufang.LoginDelay(i+1) / 2) // some attempts fall inside the wait, some after
+				if i%2 == 1 {
+					clock.Advance(zhufang.LoginDelay(i + 1))
+				}
+			}
+		})
+	}
+}
+
 // TestAuthenticateThrottleHoldsUnderConcurrency: once the free attempts
 // are spent, guesses sent at the same moment still get one check per
 // delay, not one each.

@@ -178,6 +178,14 @@ func (s *Server) authPage(h handlerFunc) http.HandlerFunc {
 		}
 		r = r.WithContext(withRequest(r.Context(), rq))
 		s.page(func(w http.ResponseWriter, r *http.Request) error {
+			if unsafe(r.Method) {
+				// Read the form here, bounded, whether the CSRF token comes
+				// in it or in the header: handlers read r.PostForm.
+				r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+				if err := r.ParseForm(); err != nil {
+					return formError(err)
+				}
+			}
 			if err := checkCSRF(w, r, rq); err != nil {
 				return err
 			}
@@ -341,15 +349,29 @@ func loginLang(r *http.Request) string {
 	if l := r.URL.Query().Get("lang"); l == "en" || l == "zh" {
 		return l
 	}
+	if l := r.PostFormValue("lang"); l == "en" || l == "zh" {
+		return l
+	}
 	if c, err := r.Cookie(langCookie); err == nil && (c.Value == "en" || c.Value == "zh") {
 		return c.Value
 	}
 	return "zh"
 }
 
-// safeNext keeps a redirect after sign-in on this site.
+// safeNext keeps a redirect after sign-in on this site: a plain path, no
+// scheme, no host, no control character or backslash that a browser would
+// read differently from the server.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') {
+		return "/"
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next

@@ -18,6 +18,7 @@ func FuzzLoginForm(f *testing.F) {
 	f.Add("csrf=&username=&password=", "")
 	f.Add("csrf=abc&username=tester&password=a+long+test+password&next=%2F%2Fevil.example", "abc")
 	f.Add("%zz&&==", "x")
+	f.Add("csrf=abc&username=tester&password=a+long+test+password&next=%2F%09%2Fevil.example%2F", "abc")
 	h := newServer(f, fakeOrg{}, nil)
 	f.Fuzz(func(t *testing.T, body, cookie string) {
 		req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(body))
@@ -36,7 +37,7 @@ func FuzzLoginForm(f *testing.F) {
 			}
 		case 303:
 			loc := rec.Header().Get("Location")
-			if !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || strings.HasPrefix(loc, "/\\") {
+			if !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || strings.ContainsAny(loc, "\\\t\r\n") {
 				t.Fatalf("redirect off the site to %q for %q", loc, body)
 			}
 		default:

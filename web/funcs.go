@@ -31,6 +31,9 @@ var templateFuncs = template.FuncMap{
 	"pct":  func(f float64) string { return groupDigits(int(f*100+0.5)) + "%" },
 	"add":  func(a, b int) int { return a + b },
 	"kmh":  func(ms float64) float64 { return ms * 3.6 },
+	// of reads a per-stage count, as index would if it could convert a
+	// stage's name.
+	"of": func(m map[zhufang.Stage]int, stage string) int { return m[zhufang.Stage(stage)] },
 	// result names how a stage went: met, breached, or still open.
 	"result": func(r zhufang.StageResult) string {
 		switch {
