@@ -30,6 +30,7 @@ type hub struct {
 // sseClient is one connected console.
 type sseClient struct {
 	scope zhufang.Scope
+	units bool // the user may see units: positions and unit changes
 	ch    chan zhufang.Event
 	gone  chan struct{} // closed when the hub drops a client that fell behind
 	once  sync.Once
@@ -178,12 +179,15 @@ const replayLimit = 2000
 // events streams the user's live updates.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	u := requestFrom(r.Context()).actor.User
+	if err := zhufang.Authorize(r.Context(), zhufang.PermViewIncidents); err != nil {
+		return err // the stream is of incidents: a role without them has no use for it
+	}
 	rc := http.NewResponseController(w)
 	last, _ := strconv.ParseInt(r.Header.Get("Last-Event-ID"), 10, 64)
 	if last == 0 {
 		last, _ = strconv.ParseInt(r.URL.Query().Get("last"), 10, 64)
 	}
-	c := &sseClient{scope: u.Scope, ch: make(chan zhufang.Event, clientBuffer), gone: make(chan struct{})}
+	c := &sseClient{scope: u.Scope, units: u.Can(zhufang.PermViewUnits), ch: make(chan zhufang.Event, clientBuffer), gone: make(chan struct{})}
 	// Join before replaying, so nothing falls between the two; what both
 	// deliver is sent once.
 	s.hub.add(c)
@@ -266,7 +270,13 @@ type sseMessage struct {
 // writeEvent sends one event in the console's form.
 func (s *Server) writeEvent(write func(string, ...any) error, c *sseClient, e zhufang.Event) error {
 	if e.Topic == zhufang.TopicUnitPositions {
+		if !c.units {
+			return nil
+		}
 		return s.writePositions(write, c, e)
+	}
+	if e.Topic == zhufang.TopicUnitStatus && !c.units {
+		return nil
 	}
 	var p struct {
 		eventBody
@@ -281,6 +291,9 @@ func (s *Server) writeEvent(write func(string, ...any) error, c *sseClient, e zh
 	}
 	if p.Assignment != nil {
 		m.IncidentID, m.UnitID, m.Status = p.Assignment.IncidentID, p.Assignment.UnitID, p.UnitStatus
+	}
+	if !c.units {
+		m.UnitID, m.Status = 0, ""
 	}
 	b, _ := json.Marshal(m)
 	return write("id: %d\nevent: change\ndata: %s\n\n", e.ID, b)
