@@ -25,7 +25,7 @@ import (
 // and nothing writes while the tests copy it.
 func secAuditTrail(t *testing.T, dsn string) {
 	t.Helper()
-	base, stop := startServe(t, "--demo", "--db", dsn)
+	base, stop := startServe(t, demoArgs(t, dsn)...)
 	srv := &secServer{base: base, dsn: dsn}
 	secAddUser(t, dsn, "disp", zhufang.RoleDispatcher)
 	secAddUser(t, dsn, "auditor", zhufang.RoleAdmin)
@@ -203,8 +203,10 @@ func TestAuditCLI(t *testing.T) {
 			if err := raw.QueryRow(`SELECT count(*), max(id) FROM audit_log`).Scan(&rows, &last); err != nil {
 				t.Fatal(err)
 			}
-			if rows != last || rows < 20 {
-				t.Fatalf("the trail has %d rows up to ID %d; want at least 20, numbered from 1", rows, last)
+			// The tampering below needs a first row, a last row and rows
+			// between them: the trail has a dozen or more.
+			if rows != last || rows < 10 {
+				t.Fatalf("the trail has %d rows up to ID %d; want at least 10, numbered from 1", rows, last)
 			}
 			out, err := secCLI(t, "audit", "verify", "--db", dsn)
 			if want := fmt.Sprintf("audit chain intact: %d rows verified\n", rows); err != nil || out != want {

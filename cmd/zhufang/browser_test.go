@@ -118,7 +118,7 @@ type css = chromedp.CSS
 func TestConsoleInBrowser(t *testing.T) {
 	ctx := newBrowser(t)
 	dsn := sqltest.DSN(t, sqlstore.SQLite)
-	base, stop := startServe(t, "--demo", "--db", dsn)
+	base, stop := startServe(t, demoArgs(t, dsn)...)
 	defer stop()
 	// The API session takes calls and plays the units' devices; the browser
 	// signs in as its own dispatcher.

@@ -106,7 +106,7 @@ func BenchmarkBoard(b *testing.B) {
 func BenchmarkSSEFanout(b *testing.B) {
 	const consoles = 200
 	dsn := sqltest.DSN(b, sqlstore.SQLite)
-	base, stop := startServeB(b, "--demo", "--db", dsn)
+	base, stop := startServeB(b, demoArgs(b, dsn)...)
 	defer stop()
 	token := signIn(b, base, dsn, "fanout", zhufang.RoleDispatcher)
 	type seen struct {

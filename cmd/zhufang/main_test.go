@@ -10,7 +10,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,7 +33,11 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if demoTemplate.dir != "" {
+		os.RemoveAll(demoTemplate.dir)
+	}
+	os.Exit(code)
 }
 
 // runMain runs zhufang with args in a child process.
@@ -222,4 +228,50 @@ func startServe(t testing.TB, args ...string) (string, func() error) {
 			t.Fatal("serve did not start within 120 s")
 		}
 	}
+}
+
+// The demo city is built once per test binary into a template file, and
+// each SQLite test that only needs a served city gets its own copy: under
+// the race detector a build takes most of a minute. TestServeDemo and
+// TestDemoCommand still build it themselves, since building is what they test.
+var demoTemplate struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// demoArgs prepares dsn with the demo city and returns the serve flags for
+// it: a copy of the template for SQLite, --demo for PostgreSQL.
+func demoArgs(t testing.TB, dsn string) []string {
+	t.Helper()
+	if sqlstore.IsPostgresURL(dsn) {
+		return []string{"--demo", "--db", dsn}
+	}
+	demoTemplate.once.Do(func() {
+		demoTemplate.dir, demoTemplate.err = os.MkdirTemp("", "zhufang-demo-")
+		if demoTemplate.err != nil {
+			return
+		}
+		ctx := context.Background()
+		db, err := openDB(ctx, filepath.Join(demoTemplate.dir, "demo.db"))
+		if err != nil {
+			demoTemplate.err = err
+			return
+		}
+		_, demoTemplate.err = buildDemo(ctx, db, Config{Seed: 1, DataDir: dataDir}, false)
+		if err := db.Close(); demoTemplate.err == nil {
+			demoTemplate.err = err
+		}
+	})
+	if demoTemplate.err != nil {
+		t.Fatalf("building the demo city template: %v", demoTemplate.err)
+	}
+	b, err := os.ReadFile(filepath.Join(demoTemplate.dir, "demo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dsn, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"--db", dsn}
 }

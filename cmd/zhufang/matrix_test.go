@@ -239,7 +239,7 @@ func matrixSetUp(t *testing.T) *matrixWorld {
 		}
 	}
 	dsn := sqltest.DSN(t, sqlstore.SQLite)
-	base, stop := startServe(t, "--demo", "--db", dsn)
+	base, stop := startServe(t, demoArgs(t, dsn)...)
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
 			t.Errorf("serve ended with %v", err)

@@ -43,7 +43,7 @@ type secServer struct {
 func secStart(t *testing.T) *secServer {
 	t.Helper()
 	dsn := sqltest.DSN(t, sqlstore.SQLite)
-	base, stop := startServe(t, "--demo", "--db", dsn)
+	base, stop := startServe(t, demoArgs(t, dsn)...)
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
 			t.Errorf("serve ended with %v", err)

@@ -96,7 +96,7 @@ func nextChange(t *testing.T, ch <-chan sseEvent, wait time.Duration) (sseEvent,
 // changes only.
 func TestEventsResumeAndScope(t *testing.T) {
 	dsn := sqltest.DSN(t, sqlstore.SQLite)
-	base, stopServe := startServe(t, "--demo", "--db", dsn)
+	base, stopServe := startServe(t, demoArgs(t, dsn)...)
 	stop := sync.OnceValue(stopServe)
 	defer stop()
 	dispatcher := signIn(t, base, dsn, "sse", zhufang.RoleDispatcher)
