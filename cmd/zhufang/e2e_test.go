@@ -168,6 +168,7 @@ func checkSeatsResolve(t *testing.T, base, dsn string) {
 func TestDemoCommand(t *testing.T) {
 	for _, engine := range sqltest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel() // the slowest test: let the other engine and tests overlap it
 			ctx := context.Background()
 			env := func(string) string { return "" }
 			demo := func(dsn string, extra ...string) (string, error) {

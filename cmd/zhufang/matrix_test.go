@@ -215,6 +215,7 @@ type matrixWorld struct {
 // TestMatrixJurisdiction serves the demo city and checks every cell of
 // role × endpoint × ground against the design's expectation.
 func TestMatrixJurisdiction(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	w := matrixSetUp(t)
 	t.Run("reads", w.checkReads)

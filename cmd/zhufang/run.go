@@ -200,6 +200,9 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	if cfg.JSON {
+		// The summary alone goes to standard output, for machines; the
+		// users and their one-time passwords to standard error.
+		printDemoUsers(stderr, users)
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(sum)
