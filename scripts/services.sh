@@ -77,7 +77,9 @@ ensure_redis() {
 # The console's browser tests drive Debian's Chromium; the CJK fonts let
 # its screenshots show Chinese.
 ensure_chromium() {
-  command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" && return 0
+  # grep reads to the end (no -q): under pipefail an early exit would fail
+  # fc-list with SIGPIPE and the fonts would seem missing.
+  command -v chromium >/dev/null && fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null && return 0
   apt_install chromium fonts-noto-cjk
 }
 
