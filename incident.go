@@ -196,6 +196,15 @@ func validPhone(s string) bool {
 
 // MaskPhone shows the first three and last four digits of a phone number,
 // as 138****5678, for roles that may not see it whole.
+// MaskName keeps a name's first character: 张**.
+func MaskName(n string) string {
+	r := []rune(n)
+	if len(r) == 0 {
+		return ""
+	}
+	return string(r[0]) + strings.Repeat("*", len(r)-1)
+}
+
 func MaskPhone(s string) string {
 	if len(s) <= 7 {
 		return strings.Repeat("*", len(s))

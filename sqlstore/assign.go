@@ -183,6 +183,13 @@ func (db *DB) AdvanceAssignment(ctx context.Context, id int64, to zhufang.Assign
 	if err := zhufang.CheckAssignmentTransition(a.State, to); err != nil {
 		return nil, err
 	}
+	// Lock the incident before touching the assignment and the unit: the
+	// same order as closing an incident (incident, assignments, units),
+	// so the two cannot deadlock on PostgreSQL.
+	inc, err := tx.loadIncident(ctx, a.IncidentID)
+	if err != nil {
+		return nil, err
+	}
 	res, err := tx.exec(ctx, `UPDATE assignments SET state = ?, updated_at = ? WHERE id = ? AND state = ?`,
 		string(to), db.timeArg(tx.now), id, string(a.State))
 	if err != nil {
@@ -194,10 +201,6 @@ func (db *DB) AdvanceAssignment(ctx context.Context, id int64, to zhufang.Assign
 	a.State, a.UpdatedAt = to, tx.now
 	unitStatus := zhufang.UnitStatusFor(to)
 	if _, err := tx.exec(ctx, `UPDATE units SET status = ?, updated_at = ? WHERE id = ?`, string(unitStatus), db.timeArg(tx.now), a.UnitID); err != nil {
-		return nil, err
-	}
-	inc, err := tx.loadIncident(ctx, a.IncidentID)
-	if err != nil {
 		return nil, err
 	}
 	if !inc.State.Terminal() {
@@ -284,11 +287,12 @@ func (db *DB) SetUnitStatus(ctx context.Context, id int64, to zhufang.UnitStatus
 	if n, _ := res.RowsAffected(); n != 1 {
 		return nil, zhufang.Errorf(zhufang.ECONFLICT, "unit %d changed meanwhile; reload it", id)
 	}
+	from := u.Status
 	u.Status = to
 	if err := tx.addEvent(ctx, zhufang.TopicUnitStatus, map[string]any{"unit_id": id, "status": to, "actor": actor}); err != nil {
 		return nil, err
 	}
-	if err := tx.audit(ctx, zhufang.AuditUnitStatus, "unit:"+itoa(id), string(u.Status)+" → "+string(to)); err != nil {
+	if err := tx.audit(ctx, zhufang.AuditUnitStatus, "unit:"+itoa(id), string(from)+" → "+string(to)); err != nil {
 		return nil, err
 	}
 	return u, tx.commit()

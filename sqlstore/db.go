@@ -377,6 +377,8 @@ func (db *DB) translate(err error) error {
 			return zhufang.WrapError(zhufang.ENOTFOUND, "the record refers to a parent that does not exist", err)
 		case "23514", "23502", "22P02":
 			return zhufang.WrapError(zhufang.EINVALID, "the record breaks a rule of the database", err)
+		case "40P01", "40001":
+			return zhufang.WrapError(zhufang.ECONFLICT, "another change to the same record came first; try again", err)
 		}
 	}
 	if errors.Is(err, context.Canceled) {

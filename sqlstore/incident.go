@@ -88,10 +88,12 @@ func (db *DB) CreateIncident(ctx context.Context, inc *zhufang.Incident, actor s
 }
 
 // eventIncident is what an event says of an incident: everything but the
-// caller's phone number in full.
+// caller's name and phone number in full, which stay behind the personal
+// data permission and its audit.
 func eventIncident(inc *zhufang.Incident) map[string]any {
 	c := *inc
 	c.CallerPhone = zhufang.MaskPhone(c.CallerPhone)
+	c.CallerName = zhufang.MaskName(c.CallerName)
 	return map[string]any{"incident": &c}
 }
 
@@ -281,9 +283,14 @@ func (db *DB) TransitionIncident(ctx context.Context, id int64, r zhufang.Transi
 		if r.DuplicateOf == id {
 			return nil, zhufang.Errorf(zhufang.EINVALID, "an incident cannot duplicate itself")
 		}
-		dup, err := tx.loadIncident(ctx, r.DuplicateOf)
+		// Read, not locked: locking a second incident could deadlock
+		// with the same pair marked the other way round.
+		dup, err := scanIncident(tx.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, r.DuplicateOf))
+		if err == sql.ErrNoRows {
+			return nil, incidentNotFound(r.DuplicateOf)
+		}
 		if err != nil {
-			return nil, err
+			return nil, db.translate(err)
 		}
 		if a := zhufang.ActorFromContext(ctx); a != nil && !coversIncident(ctx, dup) {
 			return nil, incidentNotFound(r.DuplicateOf)

@@ -99,6 +99,9 @@ func hashToken(token string) string {
 // CreateDevice registers a device for a unit and returns its token, which
 // is shown once and stored only as a hash.
 func (db *DB) CreateDevice(ctx context.Context, unitID int64) (id int64, token string, err error) {
+	if err := zhufang.Authorize(ctx, zhufang.PermManageUsers); err != nil {
+		return 0, "", err
+	}
 	var b [24]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return 0, "", zhufang.WrapError(zhufang.EINTERNAL, "cannot make a token", err)
@@ -117,11 +120,17 @@ func (db *DB) CreateDevice(ctx context.Context, unitID int64) (id int64, token s
 	if err != nil {
 		return 0, "", db.translate(err)
 	}
+	if err := tx.audit(ctx, zhufang.AuditDeviceToken, "unit:"+itoa(unitID), "device "+itoa(id)+" added"); err != nil {
+		return 0, "", err
+	}
 	return id, token, tx.commit()
 }
 
 // RevokeDevice stops a device's token from working.
 func (db *DB) RevokeDevice(ctx context.Context, id int64) error {
+	if err := zhufang.Authorize(ctx, zhufang.PermManageUsers); err != nil {
+		return err
+	}
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return err
@@ -133,6 +142,9 @@ func (db *DB) RevokeDevice(ctx context.Context, id int64) error {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return zhufang.Errorf(zhufang.ENOTFOUND, "device %d does not exist or is already revoked", id)
+	}
+	if err := tx.audit(ctx, zhufang.AuditDeviceToken, "device:"+itoa(id), "revoked"); err != nil {
+		return err
 	}
 	return tx.commit()
 }

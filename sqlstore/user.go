@@ -491,6 +491,9 @@ func (db *DB) DeleteSession(ctx context.Context, token string) error {
 
 // DeleteUserSessions ends every session of a user (sign out everywhere).
 func (db *DB) DeleteUserSessions(ctx context.Context, userID int64) error {
+	if a := zhufang.ActorFromContext(ctx); a != nil && (a.User == nil || a.User.ID != userID && !a.User.Can(zhufang.PermManageUsers)) {
+		return zhufang.Errorf(zhufang.EFORBIDDEN, "you may end only your own sessions")
+	}
 	return db.endSessions(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID, userID, zhufang.AuditSignOutAll)
 }
 

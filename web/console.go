@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -555,10 +554,6 @@ func (s *Server) setLang(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Users.SetUserLang(r.Context(), u.ID, lang); err != nil {
 		return err
 	}
-	back := r.PostForm.Get("back")
-	if pu, err := url.Parse(back); err != nil || pu.Host != "" || !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
-		back = "/"
-	}
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	http.Redirect(w, r, safeNext(r.PostForm.Get("back")), http.StatusSeeOther)
 	return nil
 }

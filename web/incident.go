@@ -37,7 +37,7 @@ type incidentView struct {
 func view(inc *zhufang.Incident) incidentView {
 	c := *inc
 	c.CallerPhone = zhufang.MaskPhone(c.CallerPhone)
-	c.CallerName = maskName(c.CallerName)
+	c.CallerName = zhufang.MaskName(c.CallerName)
 	return incidentView{Incident: &c}
 }
 

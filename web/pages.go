@@ -35,15 +35,6 @@ type incidentPage struct {
 	First       *zhufang.Recommendation
 }
 
-// maskName keeps a name's first character: 张**.
-func maskName(n string) string {
-	r := []rune(n)
-	if len(r) == 0 {
-		return ""
-	}
-	return string(r[0]) + strings.Repeat("*", len(r)-1)
-}
-
 // incidentPage shows one incident's full timeline: intake, triage and why,
 // each assignment, each state with its time, and the 1-3-5 results. A user
 // who may see personal data sees the caller in full, and that view is
@@ -72,7 +63,7 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	u := zhufang.ActorFromContext(ctx).User
 	d := &incidentPage{Row: s.rowFrom(langOf(r), c, inc, ts), Assignments: as, CallSigns: map[int64]string{},
-		CallerName: maskName(inc.CallerName), CallerPhone: zhufang.MaskPhone(inc.CallerPhone)}
+		CallerName: zhufang.MaskName(inc.CallerName), CallerPhone: zhufang.MaskPhone(inc.CallerPhone)}
 	if u.Can(zhufang.PermViewPersonal) && (inc.CallerName != "" || inc.CallerPhone != "") {
 		if err := s.Audit.RecordAudit(ctx, zhufang.AuditViewPersonal, "incident:"+strconv.FormatInt(id, 10), "caller"); err != nil {
 			return err

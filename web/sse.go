@@ -74,6 +74,15 @@ func (s *Server) runHub(ctx context.Context) {
 		ch, cancel := s.Events.Subscribe()
 		s.pump(ctx, ch)
 		cancel()
+		// The bus dropped the hub: events are being missed. Every console
+		// is sent away to reconnect, and replays from the outbox.
+		s.hub.mu.Lock()
+		for c := range s.hub.clients {
+			delete(s.hub.clients, c)
+			s.hub.n.Add(-1)
+			c.once.Do(func() { close(c.gone) })
+		}
+		s.hub.mu.Unlock()
 		select { // dropped by the bus: subscribe again
 		case <-ctx.Done():
 		case <-time.After(100 * time.Millisecond):
@@ -137,8 +146,31 @@ type eventBody struct {
 		IncidentID int64 `json:"incident_id"`
 		UnitID     int64 `json:"unit_id"`
 	} `json:"assignment"`
+	// A breach and a transition made by a crew name only their incident.
+	Breach *struct {
+		IncidentID int64  `json:"incident_id"`
+		Stage      string `json:"stage"`
+	} `json:"breach"`
+	Transition *struct {
+		IncidentID int64 `json:"incident_id"`
+	} `json:"transition"`
 	IncidentID int64 `json:"incident_id"`
 	UnitID     int64 `json:"unit_id"`
+}
+
+// incidentOf is the incident an event is about, 0 for none.
+func (b *eventBody) incidentOf() int64 {
+	switch {
+	case b.Incident != nil:
+		return b.Incident.ID
+	case b.Assignment != nil:
+		return b.Assignment.IncidentID
+	case b.Breach != nil:
+		return b.Breach.IncidentID
+	case b.Transition != nil:
+		return b.Transition.IncidentID
+	}
+	return b.IncidentID
 }
 
 // jurisdictionOf finds whose ground an event is on, from its payload or,
@@ -151,12 +183,8 @@ func (s *Server) jurisdictionOf(ctx context.Context, e zhufang.Event) eventGroun
 	switch {
 	case b.Incident != nil:
 		return eventGround{bureau: b.Incident.BureauID, station: b.Incident.StationID, community: b.Incident.CommunityID}
-	case b.Assignment != nil || b.IncidentID != 0:
-		id := b.IncidentID
-		if b.Assignment != nil {
-			id = b.Assignment.IncidentID
-		}
-		inc, err := s.Incidents.FindIncidentByID(zhufang.NewContextWithActor(ctx, nil), id)
+	case b.incidentOf() != 0:
+		inc, err := s.Incidents.FindIncidentByID(zhufang.NewContextWithActor(ctx, nil), b.incidentOf())
 		if err != nil {
 			return eventGround{none: true}
 		}
@@ -239,6 +267,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		case <-s.hub.closing:
 			return nil
 		case <-keepalive.C:
+			// A session ended meanwhile (sign-out, disabled user, expiry)
+			// ends the stream; the browser's reconnect then meets the
+			// sign-in check.
+			if rq, err := s.identify(r); err != nil || rq.actor == nil || rq.actor.User == nil {
+				return nil
+			}
 			if err := write(": keepalive\n\n"); err != nil {
 				return nil
 			}
@@ -285,9 +319,9 @@ func (s *Server) writeEvent(write func(string, ...any) error, c *sseClient, e zh
 		Stage      string `json:"stage"`
 	}
 	json.Unmarshal(e.Payload, &p)
-	m := sseMessage{Topic: e.Topic, UnitID: p.UnitID, IncidentID: p.IncidentID, Status: p.Status, Stage: p.Stage}
-	if p.Incident != nil {
-		m.IncidentID = p.Incident.ID
+	m := sseMessage{Topic: e.Topic, UnitID: p.UnitID, IncidentID: p.incidentOf(), Status: p.Status, Stage: p.Stage}
+	if p.Breach != nil {
+		m.Stage = p.Breach.Stage
 	}
 	if p.Assignment != nil {
 		m.IncidentID, m.UnitID, m.Status = p.Assignment.IncidentID, p.Assignment.UnitID, p.UnitStatus
