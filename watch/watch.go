@@ -5,6 +5,7 @@ package watch
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 // Watcher raises breaches. Every field is required.
 type Watcher struct {
 	Store  zhufang.BreachService
-	Events zhufang.EventService // incidents created or moved wake it early
+	Events zhufang.EventService // a new incident due sooner wakes it early
 	Clock  zhufang.Clock
 	Logger *slog.Logger
 	// MaxSleep bounds a sleep, so that incidents another node took in are
@@ -23,6 +24,12 @@ type Watcher struct {
 }
 
 // Run watches until ctx ends.
+//
+// Only the timer makes it look at the store. A new incident's event moves
+// the timer earlier when that incident falls due first; a transition only
+// ever removes work, so it does not wake it. Before, every event caused a
+// scan of all open incidents, which under a flood of calls made the
+// watcher scan without pause.
 func (w *Watcher) Run(ctx context.Context) error {
 	events, stop := w.Events.Subscribe()
 	defer func() { stop() }()
@@ -40,17 +47,18 @@ func (w *Watcher) Run(ctx context.Context) error {
 			// due time has passed, never at it or before.
 			sleep = min(sleep, next.Sub(w.Clock.Now())+time.Nanosecond)
 		}
-		timer.Reset(max(sleep, 0))
-		if !w.wait(ctx, timer, &events, &stop) {
+		sleep = max(sleep, 0)
+		timer.Reset(sleep)
+		wakeAt := w.Clock.Now().Add(sleep)
+		if !w.wait(ctx, timer, wakeAt, &events, &stop) {
 			return nil
 		}
 	}
 }
 
-// wait sleeps until the timer fires or an incident is taken in or moves;
-// positions, its own alerts and other events change no deadline and do not
-// wake it. It reports false when ctx ends.
-func (w *Watcher) wait(ctx context.Context, timer *time.Timer, events *<-chan zhufang.Event, stop *func()) bool {
+// wait sleeps until the timer fires, moving it earlier when a new incident
+// falls due before it. It reports false when ctx ends.
+func (w *Watcher) wait(ctx context.Context, timer *time.Timer, wakeAt time.Time, events *<-chan zhufang.Event, stop *func()) bool {
 	for {
 		select {
 		case <-ctx.Done():
@@ -58,21 +66,36 @@ func (w *Watcher) wait(ctx context.Context, timer *time.Timer, events *<-chan zh
 		case <-timer.C:
 			return true
 		case e, ok := <-*events:
-			if ok && e.Topic != zhufang.TopicIncidentCreated && e.Topic != zhufang.TopicIncidentTransition {
+			if !ok { // dropped as a slow subscriber: subscribe again, and look now
+				*events, *stop = w.Events.Subscribe()
+				return true
+			}
+			if e.Topic != zhufang.TopicIncidentCreated {
 				continue
 			}
-			if !ok { // dropped as a slow subscriber: subscribe again
-				*events, *stop = w.Events.Subscribe()
+			due, ok := firstDue(e)
+			if !ok {
+				return true // an event we cannot read: look at the store instead
 			}
-			if !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
+			if at := due.Add(time.Nanosecond); at.Before(wakeAt) {
+				wakeAt = at
+				timer.Reset(max(at.Sub(w.Clock.Now()), 0))
 			}
-			return true
 		}
 	}
+}
+
+// firstDue reads a new incident's earliest due time from its event.
+func firstDue(e zhufang.Event) (time.Time, bool) {
+	var p struct {
+		Incident struct {
+			Due zhufang.Deadlines `json:"due"`
+		} `json:"incident"`
+	}
+	if json.Unmarshal(e.Payload, &p) != nil || p.Incident.Due.Acknowledge.IsZero() {
+		return time.Time{}, false
+	}
+	return p.Incident.Due.Acknowledge, true
 }
 
 // check raises every open breach not raised before and returns the next

@@ -2,6 +2,7 @@ package watch_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"sync"
@@ -21,11 +22,13 @@ type memStore struct {
 	open   map[int64]*zhufang.OpenDeadline
 	raised map[zhufang.Breach]time.Time
 	calls  int // RaiseBreach calls, each a write transaction in the store
+	scans  int // FindOpenDeadlines calls, each a read of every open incident
 }
 
 func (m *memStore) FindOpenDeadlines(ctx context.Context) ([]zhufang.OpenDeadline, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.scans++
 	var out []zhufang.OpenDeadline
 	for _, d := range m.open {
 		if !d.State.Terminal() {
@@ -151,5 +154,46 @@ func TestNoAlertForIncidentsInTime(t *testing.T) {
 		if got := store.snapshot(); len(got) != 0 {
 			t.Fatalf("alerts %v for an incident that met every stage", got)
 		}
+	})
+}
+
+// TestNewIncidentWakesWithoutScanning: a new incident due before the
+// watcher's next wake moves the wake earlier, so its breach is raised on
+// time even with a long MaxSleep; and a flood of new incidents costs no
+// scans of the store, only the timer does.
+func TestNewIncidentWakesWithoutScanning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		store := &memStore{open: map[int64]*zhufang.OpenDeadline{}, raised: map[zhufang.Breach]time.Time{}}
+		bus := inmem.NewBus(2000)
+		w := &watch.Watcher{Store: store, Events: bus, Clock: zhufang.SystemClock{},
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxSleep: 10 * time.Minute}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { w.Run(ctx); close(done) }()
+		synctest.Wait()
+		scans := func() int { store.mu.Lock(); defer store.mu.Unlock(); return store.scans }
+		before := scans()
+
+		profile := zhufang.DefaultZoneProfiles()[zhufang.ZoneUrbanCore]
+		for id := int64(1); id <= 1000; id++ {
+			due := zhufang.DueTimes(time.Now(), profile)
+			store.mu.Lock()
+			store.open[id] = &zhufang.OpenDeadline{IncidentID: id, State: zhufang.StateReceived, Due: due}
+			store.mu.Unlock()
+			payload, _ := json.Marshal(map[string]any{"incident": map[string]any{"id": id, "due": due}})
+			bus.Publish(ctx, zhufang.Event{ID: id, Topic: zhufang.TopicIncidentCreated, Payload: payload})
+		}
+		synctest.Wait()
+		if n := scans() - before; n != 0 {
+			t.Fatalf("1,000 new incidents caused %d scans of the store, want none", n)
+		}
+		time.Sleep(start.Add(time.Minute + time.Second).Sub(time.Now()))
+		synctest.Wait()
+		if n := len(store.snapshot()); n != 1000 {
+			t.Fatalf("%d alerts a second after the 1,000 incidents' acknowledge deadline, want 1,000 (MaxSleep is 10 minutes)", n)
+		}
+		cancel()
+		<-done
 	})
 }
