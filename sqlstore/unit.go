@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
 	"encoding/hex"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"zhufang"
+	"zhufang/auth"
 )
 
 var (
@@ -89,13 +89,6 @@ func (db *DB) FindUnitByID(ctx context.Context, id int64) (*zhufang.Unit, error)
 	return u, db.translate(err)
 }
 
-// hashToken stores device tokens as SHA-256: a leaked database does not
-// leak working tokens, and tokens are random enough that no salt is needed.
-func hashToken(token string) string {
-	h := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(h[:])
-}
-
 // CreateDevice registers a device for a unit and returns its token, which
 // is shown once and stored only as a hash.
 func (db *DB) CreateDevice(ctx context.Context, unitID int64) (id int64, token string, err error) {
@@ -116,7 +109,7 @@ func (db *DB) CreateDevice(ctx context.Context, unitID int64) (id int64, token s
 		return 0, "", err
 	}
 	err = tx.queryRow(ctx, `INSERT INTO devices (unit_id, token_hash, created_at) VALUES (?, ?, ?) RETURNING id`,
-		unitID, hashToken(token), db.timeArg(tx.now)).Scan(&id)
+		unitID, auth.HashToken(token), db.timeArg(tx.now)).Scan(&id)
 	if err != nil {
 		return 0, "", db.translate(err)
 	}
@@ -152,7 +145,7 @@ func (db *DB) RevokeDevice(ctx context.Context, id int64) error {
 // DeviceUnit returns the unit a device token speaks for: EUNAUTHORIZED for
 // a token that is unknown or revoked.
 func (db *DB) DeviceUnit(ctx context.Context, token string) (int64, error) {
-	want := hashToken(token)
+	want := auth.HashToken(token)
 	var unit int64
 	var got string
 	var revoked sql.NullString

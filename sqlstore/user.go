@@ -441,7 +441,7 @@ func (db *DB) SessionUser(ctx context.Context, token string) (*zhufang.User, *zh
 	}
 	s := &zhufang.Session{}
 	th := auth.HashToken(token)
-	u, err := scanUser(db.queryRow(ctx, `SELECT u.`+userColumnsFor("u")+`, s.csrf, s.address, s.created_at, s.seen_at
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+sessionUserColumns+`, s.csrf, s.address, s.created_at, s.seen_at
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, th),
 		&s.CSRF, &s.Address, timeColumn{&s.CreatedAt}, timeColumn{&s.SeenAt})
 	if err == sql.ErrNoRows {
@@ -468,13 +468,10 @@ func (db *DB) SessionUser(ctx context.Context, token string) (*zhufang.User, *zh
 	return u, s, nil
 }
 
-// userColumnsFor qualifies userColumns with a table alias; the first
-// column's alias is written by the caller.
-func userColumnsFor(alias string) string {
-	return `id, ` + alias + `.username, ` + alias + `.name, ` + alias + `.role, ` + alias + `.scope_level, COALESCE(` + alias + `.bureau_id, 0), COALESCE(` +
-		alias + `.station_id, 0), COALESCE(` + alias + `.community_id, 0), ` + alias + `.lang, ` + alias + `.disabled, ` +
-		alias + `.created_at, ` + alias + `.updated_at, CAST(` + alias + `.last_login_at AS TEXT)`
-}
+// sessionUserColumns is userColumns for the session query, whose users
+// table is aliased u; scanUser reads both.
+const sessionUserColumns = `u.id, u.username, u.name, u.role, u.scope_level, COALESCE(u.bureau_id, 0), COALESCE(u.station_id, 0),
+	COALESCE(u.community_id, 0), u.lang, u.disabled, u.created_at, u.updated_at, CAST(u.last_login_at AS TEXT)`
 
 // DeleteSession ends one session (sign out).
 func (db *DB) DeleteSession(ctx context.Context, token string) error {

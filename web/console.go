@@ -303,7 +303,7 @@ func (s *Server) boardData(r *http.Request) (*boardData, error) {
 		}
 	}
 	if d.Selected != nil {
-		d.Recommend, d.First = s.recommend(r, c, d.Selected.Inc, 5)
+		d.Recommend, d.First = s.recommend(r, c, d.Selected.Inc, 5, nil)
 		if d.Selected.Units, err = s.Assignments.FindAssignments(ctx, d.Selected.Inc.ID); err != nil {
 			return nil, err
 		}
@@ -324,7 +324,7 @@ func (s *Server) boardData(r *http.Request) (*boardData, error) {
 
 // recommend proposes units the user may send: the recommender's choice,
 // kept to the user's ground.
-func (s *Server) recommend(r *http.Request, c *cityRef, inc *zhufang.Incident, k int) ([]zhufang.Recommendation, *zhufang.Recommendation) {
+func (s *Server) recommend(r *http.Request, c *cityRef, inc *zhufang.Incident, k int, needs []string) ([]zhufang.Recommendation, *zhufang.Recommendation) {
 	scope := zhufang.ScopeFromContext(r.Context())
 	if scope == nil {
 		return nil, nil
@@ -333,8 +333,8 @@ func (s *Server) recommend(r *http.Request, c *cityRef, inc *zhufang.Incident, k
 		u := s.unitRef(id)
 		return u != nil && scope.Covers(c.bureauOf(u.StationID), u.StationID, u.CommunityID)
 	}
-	var out []zhufang.Recommendation
-	for _, rec := range s.Fleet.Recommend(zhufang.RecommendQuery{At: inc.Position, Zone: inc.Zone, StationID: inc.StationID, K: k * 4}) {
+	out := []zhufang.Recommendation{}
+	for _, rec := range s.Fleet.Recommend(zhufang.RecommendQuery{At: inc.Position, Zone: inc.Zone, StationID: inc.StationID, K: k * 4, Needs: needs}) {
 		if visible(rec.UnitID) && len(out) < k {
 			out = append(out, rec)
 		}

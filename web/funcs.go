@@ -27,8 +27,6 @@ var templateFuncs = template.FuncMap{
 	"secs": func(d time.Duration) int64 { return int64(d / time.Second) },
 	"f1":   func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 	"km":   func(m float64) string { return strconv.FormatFloat(m/1000, 'f', 1, 64) },
-	"sub":  func(a, b time.Time) time.Duration { return a.Sub(b) },
-	"pct":  func(f float64) string { return groupDigits(int(f*100+0.5)) + "%" },
 	"add":  func(a, b int) int { return a + b },
 	"kmh":  func(ms float64) float64 { return ms * 3.6 },
 	// of reads a per-stage count, as index would if it could convert a

@@ -94,7 +94,7 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if u.Can(zhufang.PermAssign) && !inc.State.Terminal() {
-		d.Recommend, d.First = s.recommend(r, c, inc, 5)
+		d.Recommend, d.First = s.recommend(r, c, inc, 5, nil)
 	}
 	return s.renderPage(w, r, "incident", s.newPage(r, "incident.title", "board", d))
 }

@@ -52,11 +52,18 @@ func (h *hub) add(c *sseClient) {
 
 func (h *hub) remove(c *sseClient) {
 	h.mu.Lock()
+	h.dropLocked(c)
+	h.mu.Unlock()
+}
+
+// dropLocked takes a client off the hub and tells its handler to end, with
+// h.mu held. Dropping twice is harmless.
+func (h *hub) dropLocked(c *sseClient) {
 	if _, ok := h.clients[c]; ok {
 		delete(h.clients, c)
 		h.n.Add(-1)
 	}
-	h.mu.Unlock()
+	c.once.Do(func() { close(c.gone) })
 }
 
 // CloseStreams ends every live stream, for a server shutting down: the
@@ -78,9 +85,7 @@ func (s *Server) runHub(ctx context.Context) {
 		// is sent away to reconnect, and replays from the outbox.
 		s.hub.mu.Lock()
 		for c := range s.hub.clients {
-			delete(s.hub.clients, c)
-			s.hub.n.Add(-1)
-			c.once.Do(func() { close(c.gone) })
+			s.hub.dropLocked(c)
 		}
 		s.hub.mu.Unlock()
 		select { // dropped by the bus: subscribe again
@@ -111,9 +116,7 @@ func (s *Server) pump(ctx context.Context, ch <-chan zhufang.Event) {
 				select {
 				case c.ch <- e:
 				default:
-					delete(s.hub.clients, c)
-					s.hub.n.Add(-1)
-					c.once.Do(func() { close(c.gone) })
+					s.hub.dropLocked(c)
 				}
 			}
 			s.hub.mu.Unlock()

@@ -175,20 +175,10 @@ func (s *Server) recommendations(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	scope := zhufang.ScopeFromContext(r.Context())
-	units := []zhufang.Recommendation{}
-	for _, rec := range s.Fleet.Recommend(zhufang.RecommendQuery{At: inc.Position, Zone: inc.Zone, StationID: inc.StationID, K: k * 4, Needs: needs}) {
-		if u := s.unitRef(rec.UnitID); u != nil && scope.Covers(c.bureauOf(u.StationID), u.StationID, u.CommunityID) && len(units) < k {
-			units = append(units, rec)
-		}
-	}
+	units, first := s.recommend(r, c, inc, k, needs)
 	out := map[string]any{"incident_id": id, "units": units}
-	if inc.Triage.Streetward() {
-		if fr, ok := s.Fleet.FirstResponder(inc.Position, inc.Zone); ok {
-			if u := s.unitRef(fr.UnitID); u != nil && scope.Covers(c.bureauOf(u.StationID), u.StationID, u.CommunityID) {
-				out["first_responder"] = fr
-			}
-		}
+	if first != nil {
+		out["first_responder"] = first
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
