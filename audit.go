@@ -27,6 +27,7 @@ const (
 	AuditUnitStatus     = "unit_status"
 	AuditViewPersonal   = "view_personal"
 	AuditDeviceToken    = "device_token"
+	AuditHistoryImport  = "history_import"
 )
 
 // AuditEntry is one link of the audit chain. Hash covers the entry's fields

@@ -110,6 +110,9 @@ type Unit struct {
 	Status       UnitStatus `json:"status"`
 	Position     Point      `json:"position"`
 	PositionAt   time.Time  `json:"position_at,omitzero"`
+	// Home is where the unit is based: the centre of its beat, where it
+	// waits when it has no post. Zero means its first position.
+	Home Point `json:"home,omitzero"`
 }
 
 // Validate checks the unit's own fields.

@@ -16,6 +16,7 @@ func (b *builder) fleet() error {
 	add := func(u *zhufang.Unit) {
 		u.ID = int64(len(b.city.Units) + 1)
 		u.Status = zhufang.UnitAvailable
+		u.Home = u.Position
 		if u.Capabilities == nil {
 			u.Capabilities = []string{}
 		}

@@ -269,6 +269,7 @@ type Tx struct {
 	// wroteEvents tells commit to wake the outbox relay.
 	wroteEvents bool
 	done        bool // committed or rolled back: the writer slot is free
+	stmts       map[string]*sql.Stmt
 }
 
 // begin starts a transaction.

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	"zhufang"
@@ -123,10 +124,14 @@ func (tx *Tx) importRows(ctx context.Context, c *zhufang.City) error {
 			})
 		},
 		func() error {
-			return tx.insertRows(ctx, "units", "id, call_sign, kind, platform, station_id, company_id, community_id, capabilities, crew, status, lon, lat, updated_at", len(c.Units), func(i int) []any {
+			return tx.insertRows(ctx, "units", "id, call_sign, kind, platform, station_id, company_id, community_id, capabilities, crew, status, lon, lat, home_lon, home_lat, updated_at", len(c.Units), func(i int) []any {
 				u := c.Units[i]
+				home := u.Home
+				if home.IsZero() {
+					home = u.Position
+				}
 				return []any{u.ID, u.CallSign, string(u.Kind), string(u.Platform), u.StationID, nullID(u.CompanyID), nullID(u.CommunityID),
-					strings.Join(u.Capabilities, ","), u.Crew, string(u.Status), u.Position.Lon, u.Position.Lat, now}
+					strings.Join(u.Capabilities, ","), u.Crew, string(u.Status), u.Position.Lon, u.Position.Lat, home.Lon, home.Lat, now}
 			})
 		},
 	}
@@ -139,12 +144,12 @@ func (tx *Tx) importRows(ctx context.Context, c *zhufang.City) error {
 }
 
 // insertRows inserts n rows in multi-row INSERT statements, which both
-// engines take an order of magnitude faster than one statement a row.
+// engines take an order of magnitude faster than one statement a row. The
+// statement of a full batch is prepared once per transaction.
 func (tx *Tx) insertRows(ctx context.Context, table, columns string, n int, row func(i int) []any) error {
 	ncol := strings.Count(columns, ",") + 1
 	batch := max(1, min(500, 30000/ncol)) // stay under both engines' parameter limits
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", ncol), ", ") + ")"
-	full := ""
 	args := make([]any, 0, batch*ncol)
 	for start := 0; start < n; start += batch {
 		end := min(n, start+batch)
@@ -152,30 +157,53 @@ func (tx *Tx) insertRows(ctx context.Context, table, columns string, n int, row 
 		for i := start; i < end; i++ {
 			args = append(args, row(i)...)
 		}
-		var q string
-		if end-start == batch && full != "" {
-			q = full
-		} else {
-			q = tx.db.rebind("INSERT INTO " + table + " (" + columns + ") VALUES " +
-				strings.TrimSuffix(strings.Repeat(one+", ", end-start), ", "))
-			if end-start == batch {
-				full = q
+		q := tx.db.rebind("INSERT INTO " + table + " (" + columns + ") VALUES " +
+			strings.TrimSuffix(strings.Repeat(one+", ", end-start), ", "))
+		var err error
+		if end-start == batch {
+			var st *sql.Stmt
+			if st, err = tx.prepared(ctx, q); err == nil {
+				_, err = st.ExecContext(ctx, args...)
 			}
+		} else {
+			_, err = tx.tx.ExecContext(ctx, q, args...)
 		}
-		if _, err := tx.tx.ExecContext(ctx, q, args...); err != nil {
+		if err != nil {
 			return tx.db.translate(err)
 		}
 	}
 	return nil
 }
 
+// prepared returns the transaction's prepared statement of q, preparing it
+// the first time; the transaction's end closes it.
+func (tx *Tx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := tx.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := tx.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if tx.stmts == nil {
+		tx.stmts = map[string]*sql.Stmt{}
+	}
+	tx.stmts[q] = st
+	return st, nil
+}
+
 // resetSequences moves PostgreSQL's identity sequences past the IDs an
 // import wrote explicitly, so that later inserts do not collide.
 func (tx *Tx) resetSequences(ctx context.Context) error {
+	return tx.resetSequencesOf(ctx, orgTables...)
+}
+
+// resetSequencesOf moves the identity sequences of the tables named.
+func (tx *Tx) resetSequencesOf(ctx context.Context, tables ...string) error {
 	if tx.db.engine != Postgres {
 		return nil
 	}
-	for _, t := range orgTables {
+	for _, t := range tables {
 		q := `SELECT setval(pg_get_serial_sequence('` + t + `', 'id'), COALESCE((SELECT MAX(id) FROM ` + t + `), 0) + 1, false)`
 		if _, err := tx.exec(ctx, q); err != nil {
 			return err
@@ -200,7 +228,7 @@ func (db *DB) ClearOrg(ctx context.Context) error {
 func (tx *Tx) clearCity(ctx context.Context) error {
 	// The city's incidents hang on its communities and go with them.
 	tables := append(append([]string{}, orgTables...), "incidents", "incident_transitions", "breach_alerts",
-		"devices", "unit_tracks", "assignments", "users", "sessions")
+		"devices", "unit_tracks", "assignments", "users", "sessions", "demo_city")
 	if tx.db.engine == Postgres {
 		// One TRUNCATE of all tables skips the per-row foreign-key checks
 		// that make deleting a city row by row take seconds.

@@ -19,13 +19,13 @@ var (
 )
 
 const unitColumns = `id, call_sign, kind, platform, station_id, COALESCE(company_id, 0), COALESCE(community_id, 0),
-	capabilities, crew, status, lon, lat, position_at`
+	capabilities, crew, status, lon, lat, position_at, home_lon, home_lat`
 
 func scanUnit(sc interface{ Scan(...any) error }) (*zhufang.Unit, error) {
 	u := &zhufang.Unit{}
 	var kind, platform, caps, status string
 	dest := []any{&u.ID, &u.CallSign, &kind, &platform, &u.StationID, &u.CompanyID, &u.CommunityID, &caps, &u.Crew, &status,
-		&u.Position.Lon, &u.Position.Lat, nullTime{&u.PositionAt}}
+		&u.Position.Lon, &u.Position.Lat, nullTime{&u.PositionAt}, &u.Home.Lon, &u.Home.Lat}
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
