@@ -38,6 +38,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/incidents/{id}/assignments", s.userAPI(s.listAssignments))
 	mux.HandleFunc("POST /api/v1/assignments/{id}/transitions", s.authAPI(s.advanceAssignment))
 	mux.HandleFunc("GET /api/v1/audit", s.userAPI(s.listAudit))
+	mux.HandleFunc("GET /api/v1/posture", s.userAPI(s.posture))
 	mux.HandleFunc("GET /api/", s.api(s.apiNotFound))
 
 	// The console.

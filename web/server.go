@@ -41,6 +41,8 @@ type Server struct {
 	Fleet       zhufang.Fleet
 	Events      zhufang.EventService
 	Intake      *zhufang.Intake
+	// Posture plans the hour's rapid-response posts; nil answers 503.
+	Posture zhufang.PostureService
 	// Ready reports whether the database answers and is migrated.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger

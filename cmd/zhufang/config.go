@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"zhufang"
+	"zhufang/demo"
 	"zhufang/sqlstore"
 )
 
@@ -24,7 +25,9 @@ type Config struct {
 	NATS          string // nats:// URL of the event bus, empty for in-process
 	DataDir       string // the shared data folder with yongzhou/
 	Seed          uint64
-	Demo          bool // serve: build the demo city first if the database is empty
+	Demo          bool // serve: build the demo city first if the database is empty, and keep it alive
+	Live          bool // serve --demo: new incidents arrive and units patrol
+	Crews         bool // serve --demo: simulated crews answer the incidents
 	Force         bool // demo: replace an existing organisation
 	JSON          bool // demo: print the summary as JSON
 	// TriageFile replaces the shipped triage rules.
@@ -32,6 +35,11 @@ type Config struct {
 	addrSet    bool          // serve: --addr is required, so an empty one is an error
 	Zones      string        // serve: 1-3-5 thresholds over the defaults
 	StaleAfter time.Duration // serve: positions older than this are not recommended
+	// HistoryDays is how many days of incident history the demo city gets,
+	// ending on AnchorDay (YYYY-MM-DD, default yesterday).
+	HistoryDays int
+	AnchorDay   string
+	progress    io.Writer // where building shows progress, if a terminal
 }
 
 // usageError is a mistake in how zhufang was called; main exits with 2.
@@ -101,6 +109,24 @@ func (c *Config) dataFlags(fs *flags, getenv func(string) string) error {
 	return nil
 }
 
+// historyFlags are the demo city's history: how long, ending when.
+func (c *Config) historyFlags(fs *flags) {
+	fs.IntVar(&c.HistoryDays, "history", demo.HistoryDays, "days of incident history the demo city gets, 0 to 730")
+	fs.StringVar(&c.AnchorDay, "anchor", "", "last day of the history, YYYY-MM-DD (default yesterday, China time)")
+}
+
+// anchor returns the last day of the history: AnchorDay, or yesterday.
+func (c *Config) anchor() (time.Time, error) {
+	if c.AnchorDay == "" {
+		return demo.Midnight(time.Now()).AddDate(0, 0, -1), nil
+	}
+	t, err := time.ParseInLocation(time.DateOnly, c.AnchorDay, zhufang.ChinaTime)
+	if err != nil {
+		return t, usageError{fmt.Sprintf("--anchor %q must be a date YYYY-MM-DD", c.AnchorDay)}
+	}
+	return t, nil
+}
+
 // validate checks the values that flags cannot check by type.
 func (c *Config) validate() error {
 	if c.DB == "" {
@@ -122,6 +148,12 @@ func (c *Config) validate() error {
 		if err != nil || perr != nil || n < 0 || n > 65535 || strings.ContainsAny(host, " /") {
 			return usageError{fmt.Sprintf("--addr %q must be HOST:PORT with a port from 0 to 65535, for example 127.0.0.1:8080", c.Addr)}
 		}
+	}
+	if c.HistoryDays < 0 || c.HistoryDays > demo.HistoryDays {
+		return usageError{fmt.Sprintf("--history %d must be from 0 to %d days", c.HistoryDays, demo.HistoryDays)}
+	}
+	if _, err := c.anchor(); err != nil {
+		return err
 	}
 	if c.NATS != "" {
 		u, err := url.Parse(c.NATS)

@@ -28,7 +28,7 @@ func BenchmarkIntakeHTTP(b *testing.B) {
 
 func benchIntake(b *testing.B, engine sqlstore.Engine) {
 	dsn := sqltest.DSN(b, engine)
-	base, stop := startServeB(b, "--demo", "--db", dsn)
+	base, stop := startServeB(b, "--demo", "--history", "0", "--live=false", "--db", dsn)
 	defer stop()
 	token := signIn(b, base, dsn, "bench", zhufang.RoleDispatcher)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}

@@ -245,7 +245,7 @@ var demoTemplate struct {
 func demoArgs(t testing.TB, dsn string) []string {
 	t.Helper()
 	if sqlstore.IsPostgresURL(dsn) {
-		return []string{"--demo", "--db", dsn}
+		return []string{"--demo", "--history", "2", "--live=false", "--db", dsn}
 	}
 	demoTemplate.once.Do(func() {
 		demoTemplate.dir, demoTemplate.err = os.MkdirTemp("", "zhufang-demo-")
@@ -258,7 +258,7 @@ func demoArgs(t testing.TB, dsn string) []string {
 			demoTemplate.err = err
 			return
 		}
-		_, demoTemplate.err = buildDemo(ctx, db, Config{Seed: 1, DataDir: dataDir}, false)
+		_, demoTemplate.err = buildDemo(ctx, db, Config{Seed: 1, DataDir: dataDir, HistoryDays: 2, AnchorDay: templateAnchor}, false)
 		if err := db.Close(); demoTemplate.err == nil {
 			demoTemplate.err = err
 		}

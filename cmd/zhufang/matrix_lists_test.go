@@ -13,7 +13,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
 	"time"
+	"zhufang"
 )
 
 // checkLists: every list and search, by every principal; the answer must
@@ -71,6 +73,37 @@ func (w *matrixWorld) checkLists(t *testing.T) {
 		return strings.Contains(r.body, pl.inc.number)
 	}
 	onIncident := func(p *matrixPrincipal, pl *matrixPlace) bool { return p.covers(pl.ground) }
+	// posture lists the units a plan moves: none off the user's ground, and
+	// the place's station's when the user may see them.
+	posture := func(t *testing.T, p *matrixPrincipal, pl *matrixPlace, r matrixResponse) bool {
+		var plan struct {
+			Bureaus []struct {
+				Units []struct {
+					UnitID int64 `json:"unit_id"`
+				}
+				Posts []struct {
+					UnitID int64 `json:"unit_id"`
+				}
+			}
+		}
+		matrixDecode(t, r, &plan)
+		shown := false
+		for _, b := range plan.Bureaus {
+			for _, u := range b.Units {
+				g := w.units[u.UnitID]
+				if !p.covers(g) {
+					t.Errorf("posture as %s plans unit %d %+v, off the user's ground", p, u.UnitID, g)
+				}
+				shown = shown || g.station == pl.unit.ground.station
+			}
+			for _, u := range b.Posts {
+				if g := w.units[u.UnitID]; !p.covers(g) {
+					t.Errorf("posture as %s posts unit %d %+v, off the user's ground", p, u.UnitID, g)
+				}
+			}
+		}
+		return shown
+	}
 	lists := []struct {
 		route, name string
 		path        func(pl *matrixPlace) string
@@ -92,6 +125,12 @@ func (w *matrixWorld) checkLists(t *testing.T) {
 			"view_stats", func(p *matrixPrincipal, pl *matrixPlace) bool {
 				return slices.ContainsFunc(w.known, func(i matrixIncident) bool { return i.ground.station == pl.ground.station && p.covers(i.ground) })
 			}, w.compliance},
+		{"GET /api/v1/posture", "plan", func(*matrixPlace) string { return "/api/v1/posture" }, "view_units view_incidents",
+			func(p *matrixPrincipal, pl *matrixPlace) bool {
+				// The plan moves police cars and motorcycles, which belong to
+				// a station, never to a community.
+				return p.level != zhufang.ScopeCommunity && p.coversStation(pl.unit.ground.station, pl.unit.ground.county)
+			}, posture},
 		{"GET /board", "board", func(*matrixPlace) string { return "/board" }, "view_incidents", onIncident, numbers},
 		{"GET /board", "board with one selected", func(pl *matrixPlace) string { return fmt.Sprintf("/board?sel=%d", pl.inc.id) },
 			"view_incidents", onIncident, numbers},

@@ -16,9 +16,12 @@ import (
 
 	"zhufang"
 	"zhufang/demo"
+	"zhufang/dispatch"
 	"zhufang/inmem"
 	"zhufang/locate"
 	"zhufang/natsbus"
+	"zhufang/posture"
+	"zhufang/sim"
 	"zhufang/sqlstore"
 	"zhufang/tiling"
 	"zhufang/watch"
@@ -32,6 +35,7 @@ usage: zhufang <command> [flags]
 commands:
   serve     serve the console and the API
   demo      build the Yongzhou-shaped demo city into a database
+  simulate  replay a day of the demo city under each dispatch policy and report 1-3-5
   migrate   bring a database's schema up to date
   device    give a unit's device a token (device add --unit ID), or revoke one (device revoke --id N)
   user      add, passwd, disable, enable or list the console's users
@@ -52,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "demo":
 		err = runDemo(ctx, args[1:], getenv, stdout, stderr)
+	case "simulate":
+		err = runSimulate(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], getenv, stdout, stderr)
 	case "device":
@@ -64,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return usageError{fmt.Sprintf("unknown command %q (commands: serve, demo, migrate, device, user, audit)", args[0])}
+		return usageError{fmt.Sprintf("unknown command %q (commands: serve, demo, simulate, migrate, device, user, audit)", args[0])}
 	}
 	if errors.Is(err, errHelp) {
 		return nil
@@ -167,6 +173,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if err := cfg.dataFlags(fs, getenv); err != nil {
 		return err
 	}
+	cfg.historyFlags(fs)
 	fs.BoolVar(&cfg.Force, "force", false, "replace the organisation a database already holds")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the summary of counts as JSON")
 	if err := fs.parse(args); err != nil {
@@ -187,7 +194,8 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if !empty && !cfg.Force {
 		return zhufang.Errorf(zhufang.ECONFLICT, "database %s already holds an organisation; pass --force to replace it", db.Where())
 	}
-	took, err := buildDemo(ctx, db, cfg, !empty)
+	cfg.progress = stderr
+	built, err := buildDemo(ctx, db, cfg, !empty)
 	if err != nil {
 		return err
 	}
@@ -208,26 +216,61 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return enc.Encode(sum)
 	}
 	fmt.Fprintf(stdout, "demo city (seed %d) built in %.1f s into %s: %d county bureaus, %d stations, %d urban communities, %d villages, %d officers, %d mass-prevention members, population %d\n",
-		cfg.Seed, took.Seconds(), db.Where(), sum.CountyBureaus, sum.Stations, sum.UrbanCommunities, sum.Villages,
+		cfg.Seed, built.City.Seconds(), db.Where(), sum.CountyBureaus, sum.Stations, sum.UrbanCommunities, sum.Villages,
 		sum.Officers, sum.MassPreventionMembers, sum.Population)
+	if cfg.HistoryDays > 0 {
+		anchor, _ := cfg.anchor()
+		fmt.Fprintf(stdout, "history: %d incidents over %d days ending %s, built in %.1f s\n", built.Incidents, cfg.HistoryDays,
+			anchor.Format(time.DateOnly), built.History.Seconds())
+	}
 	printDemoUsers(stdout, users)
 	return nil
 }
 
-// buildDemo generates the demo city and stores it, replacing what is there
-// if replace is set, and reports how long it took.
-func buildDemo(ctx context.Context, db *sqlstore.DB, cfg Config, replace bool) (time.Duration, error) {
+// buildDemo generates the demo city and its history and stores them,
+// replacing what is there if replace is set. It reports the time the city
+// took and the history's size and time.
+func buildDemo(ctx context.Context, db *sqlstore.DB, cfg Config, replace bool) (demoBuilt, error) {
+	var out demoBuilt
 	start := time.Now()
 	city, err := demo.Build(demo.Options{Seed: cfg.Seed, DataDir: cfg.DataDir, Cells: tiling.Cells})
 	if err != nil {
-		return 0, err
+		return out, err
 	}
 	if replace {
 		err = db.ReplaceCity(ctx, city)
 	} else {
 		err = db.ImportCity(ctx, city)
 	}
-	return time.Since(start), err
+	if err != nil {
+		return out, err
+	}
+	out.City = time.Since(start)
+	anchor, err := cfg.anchor()
+	if err != nil {
+		return out, err
+	}
+	rec := zhufang.DemoCity{Seed: cfg.Seed, AnchorDay: anchor.Format(time.DateOnly), HistoryDays: cfg.HistoryDays, BuiltAt: time.Now()}
+	if err := db.SetDemoCity(ctx, rec); err != nil {
+		return out, err
+	}
+	m, _, err := loadModel(ctx, db, cfg.DataDir)
+	if err != nil {
+		return out, err
+	}
+	start = time.Now()
+	if out.Incidents, err = buildHistory(ctx, db, m, cfg.HistoryDays, cfg.progress); err != nil {
+		return out, err
+	}
+	out.History = time.Since(start)
+	rec.Incidents = out.Incidents
+	return out, db.SetDemoCity(ctx, rec)
+}
+
+// demoBuilt is what building the demo city took.
+type demoBuilt struct {
+	City, History time.Duration
+	Incidents     int64
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -276,7 +319,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	background.Go(func() { fl.follow(rctx, bus) })
 	background.Go(func() { fl.snapshot(rctx, 10*time.Second) }) // saves once more when stopped
 	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: triage, Zones: zones, Clock: zhufang.SystemClock{}}
-	srv := &web.Server{Org: db, Locator: idx, Incidents: db, Compliance: db, Assignments: db, Devices: db, Units: db,
+	plans, err := postureService(ctx, db, zones)
+	if err != nil {
+		return err
+	}
+	srv := &web.Server{Posture: plans, Org: db, Locator: idx, Incidents: db, Compliance: db, Assignments: db, Devices: db, Units: db,
 		Users: db, Audit: db, EventLog: db, Fleet: fl, Events: bus, Intake: intake, Logger: logger, Ready: readiness(db),
 		SecureCookies: cfg.SecureCookies}
 	h, err := srv.Handler()
@@ -284,7 +331,51 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	srv.Start(rctx)
+	if cfg.Demo && cfg.Live {
+		if err := startLive(ctx, rctx, &background, db, fl, bus, intake, cfg, logger); err != nil {
+			return err
+		}
+	}
 	return listenAndServe(ctx, cfg.Addr, h, srv.CloseStreams, logger, "db", db.Where(), "areas", nAreas)
+}
+
+// startLive keeps the demo city alive: incidents at the history's rates,
+// patrols, and (unless --crews=false) simulated crews. A database whose
+// city was not built by this version's demo has no model to draw from.
+func startLive(ctx, rctx context.Context, background *sync.WaitGroup, db *sqlstore.DB, fl *fleet, bus zhufang.EventService,
+	intake *zhufang.Intake, cfg Config, logger *slog.Logger) error {
+	m, rec, err := loadModel(ctx, db, cfg.DataDir)
+	if zhufang.ErrorCode(err) == zhufang.ENOTFOUND {
+		logger.Warn("no demo city record: the city stays still (rebuild it with zhufang demo --force to bring it alive)")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	logger.Info("the demo city is alive", "crews", cfg.Crews, "seed", rec.Seed)
+	background.Go(func() {
+		err := runLive(rctx, liveDeps{DB: db, Fleet: fl, Events: bus, Intake: intake, Model: m, Crews: cfg.Crews,
+			Seed: rec.Seed, Speed: 1, Logger: logger})
+		if err != nil {
+			logger.Error("the living city stopped", "err", err)
+		}
+	})
+	return nil
+}
+
+// postureService plans rapid-response posts from the stored history with
+// the recommender's estimator.
+func postureService(ctx context.Context, db *sqlstore.DB, zones zhufang.ZoneProfiles) (*posture.Service, error) {
+	stations, err := db.FindStations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bureaus := map[int64]int64{}
+	for _, s := range stations {
+		bureaus[s.ID] = s.BureauID
+	}
+	est := dispatch.DefaultEstimator()
+	return &posture.Service{History: db, Bureaus: bureaus, Zones: zones, Pace: est.Pace, Allowance: sim.DispatchAllowance}, nil
 }
 
 // serveConfig reads serve's flags.
@@ -295,10 +386,13 @@ func serveConfig(args []string, getenv func(string) string, stdout io.Writer) (C
 	if err := cfg.dataFlags(fs, getenv); err != nil {
 		return cfg, nil, err
 	}
+	cfg.historyFlags(fs)
 	fs.StringVar(&cfg.Addr, "addr", env(getenv, "ZHUFANG_ADDR", "127.0.0.1:8080"), "HOST:PORT to listen on (env ZHUFANG_ADDR)")
 	cfg.addrSet = true
 	fs.StringVar(&cfg.NATS, "nats", getenv("ZHUFANG_NATS"), "nats:// URL of a NATS JetStream event bus shared by several nodes (env ZHUFANG_NATS)")
-	fs.BoolVar(&cfg.Demo, "demo", false, "build the demo city first if the database holds no organisation")
+	fs.BoolVar(&cfg.Demo, "demo", false, "build the demo city first if the database holds no organisation, and keep it alive:\nnew incidents at the history's rates, patrolling units and simulated crews")
+	fs.BoolVar(&cfg.Live, "live", true, "with --demo: keep the city alive; --live=false keeps it still")
+	fs.BoolVar(&cfg.Crews, "crews", env(getenv, "ZHUFANG_CREWS", "1") != "0", "with --demo: simulated crews dispatch, drive and handle; --crews=false leaves dispatch to you (env ZHUFANG_CREWS=0)")
 	fs.StringVar(&cfg.TriageFile, "triage", getenv("ZHUFANG_TRIAGE"), "file of 一统三分 triage rules replacing the shipped ones (env ZHUFANG_TRIAGE)")
 	fs.StringVar(&cfg.Zones, "zones", getenv("ZHUFANG_ZONES"), "1-3-5 thresholds over the defaults, e.g. urban=1m/5m/8m,rural=3m/20m/30m (env ZHUFANG_ZONES)")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", getenv("ZHUFANG_SECURE_COOKIES") == "1", "mark cookies Secure on plain HTTP too, behind a TLS proxy (env ZHUFANG_SECURE_COOKIES=1)")
@@ -329,12 +423,14 @@ func ensureDemo(ctx context.Context, db *sqlstore.DB, cfg Config, logger *slog.L
 	if err != nil || !empty {
 		return err
 	}
-	logger.Info("building the demo city", "seed", cfg.Seed, "db", db.Where())
-	took, err := buildDemo(ctx, db, cfg, false)
+	cfg.progress = os.Stderr
+	logger.Info("building the demo city", "seed", cfg.Seed, "db", db.Where(), "history_days", cfg.HistoryDays)
+	built, err := buildDemo(ctx, db, cfg, false)
 	if err != nil {
 		return err
 	}
-	logger.Info("demo city built", "seconds", fmt.Sprintf("%.2f", took.Seconds()))
+	logger.Info("demo city built", "seconds", fmt.Sprintf("%.2f", built.City.Seconds()),
+		"history_incidents", built.Incidents, "history_seconds", fmt.Sprintf("%.2f", built.History.Seconds()))
 	users, err := createDemoUsers(ctx, db)
 	if err != nil {
 		return err
