@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -239,4 +241,49 @@ func BenchmarkRunPosture(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzRun feeds the simulation incidents at any coordinates, zones and
+// stations, including off the planet, NaN and unknown ones: it must end,
+// and every share must stay between 0 and 1.
+func FuzzRun(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18})
+	f.Add([]byte{255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 3, 9})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		incs, c := randomDay(5)
+		incs = incs[:0:0]
+		for h := range c.Demand { // a small plan: the fuzzer is after the incidents
+			c.Demand[h] = c.Demand[h][:min(len(c.Demand[h]), 20)]
+		}
+		for len(b) >= 18 && len(incs) < 20 {
+			lon := math.Float64frombits(binary.LittleEndian.Uint64(b))
+			lat := math.Float64frombits(binary.LittleEndian.Uint64(b[8:]))
+			if len(incs) > 0 && b[17]%2 == 0 { // mostly near the city, now and then anywhere
+				lon, lat = centre.Lon+float64(int8(b[0]))/1000, centre.Lat+float64(int8(b[8]))/1000
+			}
+			zone := zhufang.ZoneKind("nowhere")
+			if int(b[16]) < len(zhufang.ZoneKinds) {
+				zone = zhufang.ZoneKinds[b[16]]
+			}
+			incs = append(incs, Incident{At: day.Add(time.Duration(len(incs)) * time.Minute), Position: zhufang.Point{Lon: lon, Lat: lat},
+				Zone: zone, StationID: int64(b[17] % 5), BureauID: 1})
+			b = b[18:]
+		}
+		if len(incs) == 0 {
+			return
+		}
+		for _, p := range Policies {
+			rows, err := Run(incs, c, p, Options{Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				for _, s := range []float64{r.Ack1, r.Scene3, r.Handling5} {
+					if !(s >= 0 && s <= 1) {
+						t.Fatalf("share %v in %+v", s, r)
+					}
+				}
+			}
+		}
+	})
 }

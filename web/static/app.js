@@ -253,7 +253,14 @@
   if (map) {
     var home = map.getAttribute("viewBox").split(" ").map(Number);
     var vb = home.slice();
-    function setVB(b) { vb = b; map.setAttribute("viewBox", b.map(function (n) { return n.toFixed(1); }).join(" ")); }
+    // Markers are sized in map units, so zooming in would blow a unit's dot
+    // up to cover a whole neighbourhood: --z shrinks them back (app.css),
+    // letting them grow only gently, with the fourth root of the zoom.
+    function setVB(b) {
+      vb = b;
+      map.setAttribute("viewBox", b.map(function (n) { return n.toFixed(1); }).join(" "));
+      map.style.setProperty("--z", Math.pow(Math.min(1, b[2] / home[2]), 0.75).toFixed(4)); // CSSOM: allowed by the CSP
+    }
     function fit(bbox) {
       var b = bbox.split(",").map(Number);
       if (b.length !== 4 || !b[2] || !b[3]) return;
@@ -309,5 +316,156 @@
       if (e.target.value) fit(e.target.value); else setVB(home.slice());
     });
     if (map.dataset.focus) fit(map.dataset.focus);
+  }
+
+  // Map: the posture layer, the hour's plan for idle cars and motorcycles,
+  // drawn between the areas and the units. Its texts are the legend's data-
+  // attributes, filled by the server from the catalog with {name} slots.
+  var postureToggle = document.getElementById("posture-toggle");
+  if (map && postureToggle) {
+    var layer = document.getElementById("posture");
+    var legend = document.getElementById("posture-legend");
+    var summary = document.getElementById("posture-summary");
+    var basis = document.getElementById("posture-basis");
+    var perBureau = document.getElementById("posture-bureaus");
+    var locale = document.body.dataset.lang === "en" ? "en" : "zh-CN";
+    var fmtCount = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
+    var fmtSmall = new Intl.NumberFormat(locale, { maximumSignificantDigits: 2 });
+    var fmtShare = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
+    var POSTURE_KEY = "zhufang.map.posture";
+    // A cell is a 400 m square (posture.CellMeters); its half side in
+    // degrees of latitude, at the metres per degree the planner uses.
+    var HALF_CELL_LAT = 200 / 111320;
+    var postureTimer = null, postureSeq = 0;
+
+    var fill = function (key, values) {
+      return legend.dataset[key].replace(/\{(\w+)\}/g, function (m, k) { return k in values ? values[k] : m; });
+    };
+    // Expected incidents: whole numbers from 10, one decimal from 1, and
+    // two significant digits below, so a quiet cell does not read "0".
+    var count = function (n) { return n >= 10 ? fmtCount.format(Math.round(n)) : n >= 1 ? fmtCount.format(n) : fmtSmall.format(n); };
+    var svgEl = function (name, attrs, parent) {
+      var e = document.createElementNS(SVG, name);
+      for (var k in attrs) e.setAttribute(k, attrs[k]);
+      parent.appendChild(e);
+      return e;
+    };
+    var titled = function (e, text) { svgEl("title", {}, e).textContent = text; }; // textContent: never parsed
+    var clearLayer = function () { while (layer.firstChild) layer.firstChild.remove(); };
+    var bureauName = function (id) {
+      var t = map.querySelector('path.county[data-bureau="' + Number(id) + '"] title');
+      return t ? t.textContent : "#" + id;
+    };
+
+    var drawPosture = function (p) {
+      clearLayer();
+      var cells = svgEl("g", { "class": "posture-cells" }, layer);
+      var moves = svgEl("g", { "class": "posture-moves" }, layer);
+      var posts = svgEl("g", { "class": "posture-posts" }, layer);
+      var top = 0;
+      p.bureaus.forEach(function (b) { b.uncovered.forEach(function (c) { top = Math.max(top, c.expected); }); });
+      p.bureaus.forEach(function (b) {
+        b.uncovered.forEach(function (c) {
+          var dLon = HALF_CELL_LAT / Math.cos(c.at[1] * Math.PI / 180);
+          var nw = proj(c.at[0] - dLon, c.at[1] + HALF_CELL_LAT), se = proj(c.at[0] + dLon, c.at[1] - HALF_CELL_LAT);
+          var r = svgEl("rect", {
+            "class": "posture-cell", x: nw[0].toFixed(2), y: nw[1].toFixed(2),
+            width: (se[0] - nw[0]).toFixed(2), height: (se[1] - nw[1]).toFixed(2),
+            // More expected incidents, deeper red.
+            "fill-opacity": (0.25 + 0.4 * (top > 0 ? c.expected / top : 0)).toFixed(2)
+          }, cells);
+          titled(r, fill("cellTitle", { n: count(c.expected) }));
+        });
+        var units = {};
+        b.units.forEach(function (u) { units[u.unit_id] = u; });
+        b.posts.forEach(function (post) {
+          var u = units[post.unit_id], xy = proj(post.at[0], post.at[1]);
+          if (u && post.meters > 0) {
+            var from = proj(u.at[0], u.at[1]);
+            svgEl("line", { "class": "posture-move", x1: from[0].toFixed(1), y1: from[1].toFixed(1), x2: xy[0].toFixed(1), y2: xy[1].toFixed(1) }, moves);
+          }
+          // Drawn around the origin and moved there, so that app.css can
+          // scale it with the zoom like the other markers.
+          var g = svgEl("g", { transform: "translate(" + xy[0].toFixed(1) + " " + xy[1].toFixed(1) + ")" }, posts);
+          var d = svgEl("path", { "class": "posture-post", id: "mp-" + post.unit_id, d: "M0 -5L5 0L0 5L-5 0Z" }, g);
+          titled(d, fill("postTitle", { unit: u ? u.call_sign : "#" + post.unit_id, m: fmtCount.format(Math.round(post.meters)) }));
+        });
+      });
+    };
+
+    var summarise = function (p) {
+      // Shares of the whole ground are the bureaus' shares weighted by
+      // their expected incidents.
+      var total = 0, now = 0, plan = 0;
+      p.bureaus.forEach(function (b) { total += b.expected; now += b.covered_now * b.expected; plan += b.covered_planned * b.expected; });
+      var share = function (x, of) { return of > 0 ? fmtShare.format(x / of) : "—"; };
+      legend.dataset.state = "on";
+      basis.textContent = fill("basis", { hour: p.hour, days: p.history_days });
+      summary.textContent = fill("summary", { n: count(total), now: share(now, total), plan: share(plan, total) });
+      perBureau.textContent = "";
+      var shown = p.bureaus.filter(function (b) { return b.expected > 0; });
+      if (shown.length < 2) return;
+      shown.sort(function (a, b) { return b.expected - a.expected; });
+      shown.forEach(function (b) {
+        var li = document.createElement("li");
+        li.textContent = fill("bureau", { name: bureauName(b.bureau_id), n: count(b.expected),
+          now: share(b.covered_now, 1), plan: share(b.covered_planned, 1) });
+        perBureau.appendChild(li);
+      });
+    };
+
+    var say = function (state, key) {
+      legend.hidden = false;
+      legend.dataset.state = state;
+      basis.textContent = "";
+      perBureau.textContent = "";
+      summary.textContent = legend.dataset[key];
+    };
+
+    var loadPosture = function () {
+      var seq = ++postureSeq;
+      fetch("/api/v1/posture", { credentials: "same-origin", headers: { "Accept": "application/json" } }).then(function (r) {
+        if (seq !== postureSeq) return null; // switched off, or a newer answer is coming
+        if (!r.ok) {
+          clearLayer();
+          say("error", r.status === 403 ? "forbidden" : "error");
+          return null;
+        }
+        return r.json().then(function (p) {
+          if (seq !== postureSeq) return;
+          drawPosture(p);
+          summarise(p);
+        });
+      }).catch(function () {
+        if (seq !== postureSeq) return;
+        clearLayer();
+        say("error", "error");
+      });
+    };
+
+    var setPosture = function (on) {
+      try {
+        if (on) localStorage.setItem(POSTURE_KEY, "1"); else localStorage.removeItem(POSTURE_KEY);
+      } catch (e) { /* private mode: the toggle is just not remembered */ }
+      clearInterval(postureTimer);
+      postureTimer = null;
+      postureSeq++; // drop any answer still on its way
+      clearLayer();
+      if (!on) {
+        legend.hidden = true;
+        return;
+      }
+      say("loading", "loading");
+      loadPosture();
+      postureTimer = setInterval(function () { if (!document.hidden) loadPosture(); }, 60000);
+    };
+
+    postureToggle.addEventListener("change", function () { setPosture(postureToggle.checked); });
+    var remembered = false;
+    try { remembered = localStorage.getItem(POSTURE_KEY) === "1"; } catch (e) { /* not remembered */ }
+    if (remembered) {
+      postureToggle.checked = true;
+      setPosture(true);
+    }
   }
 })();
