@@ -3,8 +3,8 @@ package sim
 import (
 	"encoding/binary"
 	"encoding/json"
-	"math"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"testing"
