@@ -107,10 +107,11 @@ type PosturePost struct {
 	Meters float64 `json:"meters"` // from where the unit is
 }
 
-// PostureCell is a square of the ground with the street incidents expected
-// in it in the hour.
+// PostureCell is a square of the ground, centred on its incidents, with
+// the street incidents expected in it in the hour.
 type PostureCell struct {
 	At       Point    `json:"at"`
 	Zone     ZoneKind `json:"zone"`
 	Expected float64  `json:"expected"`
+	Side     float64  `json:"side_m"` // metres: 400 in towns, coarser in the country
 }

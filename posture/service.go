@@ -134,7 +134,7 @@ func (s *Service) bureau(id int64, cells []Cell, units []zhufang.LiveUnit, reach
 		bp.Posts = append(bp.Posts, zhufang.PosturePost{UnitID: p.UnitID, At: p.At, Meters: float64(int(p.Meters))})
 	}
 	for _, c := range uncovered[:min(len(uncovered), 200)] {
-		bp.Uncovered = append(bp.Uncovered, zhufang.PostureCell{At: c.At, Zone: c.Zone, Expected: c.Weight})
+		bp.Uncovered = append(bp.Uncovered, zhufang.PostureCell{At: c.At, Zone: c.Zone, Expected: c.Weight, Side: c.Side})
 	}
 	return bp, nil
 }

@@ -352,7 +352,6 @@ func startLive(ctx, rctx context.Context, background *sync.WaitGroup, db *sqlsto
 	if err != nil {
 		return err
 	}
-	logger.Info("the demo city is alive", "crews", cfg.Crews, "seed", rec.Seed)
 	background.Go(func() {
 		err := runLive(rctx, liveDeps{DB: db, Fleet: fl, Events: bus, Intake: intake, Model: m, Crews: cfg.Crews,
 			Seed: rec.Seed, Speed: 1, Logger: logger})

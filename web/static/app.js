@@ -333,9 +333,9 @@
     var fmtSmall = new Intl.NumberFormat(locale, { maximumSignificantDigits: 2 });
     var fmtShare = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
     var POSTURE_KEY = "zhufang.map.posture";
-    // A cell is a 400 m square (posture.CellMeters); its half side in
+    // A cell is a square of side_m metres (400 in towns); its half side in
     // degrees of latitude, at the metres per degree the planner uses.
-    var HALF_CELL_LAT = 200 / 111320;
+    var halfCellLat = function (c) { return (c.side_m || 400) / 2 / 111320; };
     var postureTimer = null, postureSeq = 0;
 
     var fill = function (key, values) {
@@ -366,8 +366,8 @@
       p.bureaus.forEach(function (b) { b.uncovered.forEach(function (c) { top = Math.max(top, c.expected); }); });
       p.bureaus.forEach(function (b) {
         b.uncovered.forEach(function (c) {
-          var dLon = HALF_CELL_LAT / Math.cos(c.at[1] * Math.PI / 180);
-          var nw = proj(c.at[0] - dLon, c.at[1] + HALF_CELL_LAT), se = proj(c.at[0] + dLon, c.at[1] - HALF_CELL_LAT);
+          var dLat = halfCellLat(c), dLon = dLat / Math.cos(c.at[1] * Math.PI / 180);
+          var nw = proj(c.at[0] - dLon, c.at[1] + dLat), se = proj(c.at[0] + dLon, c.at[1] - dLat);
           var r = svgEl("rect", {
             "class": "posture-cell", x: nw[0].toFixed(2), y: nw[1].toFixed(2),
             width: (se[0] - nw[0]).toFixed(2), height: (se[1] - nw[1]).toFixed(2),
