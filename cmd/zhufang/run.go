@@ -40,6 +40,9 @@ commands:
   device    give a unit's device a token (device add --unit ID), or revoke one (device revoke --id N)
   user      add, passwd, disable, enable or list the console's users
   audit     verify the hash-chained audit trail (audit verify)
+  backup    write an online backup of an SQLite database (backup --out FILE), or print a
+            database's fingerprint to compare two (backup check)
+  restore   copy an SQLite backup into a database (restore --from FILE)
 
 Run zhufang <command> --help for a command's flags.
 `
@@ -66,11 +69,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runUser(ctx, args[1:], getenv, os.Stdin, stdout)
 	case "audit":
 		err = runAudit(ctx, args[1:], getenv, stdout)
+	case "backup":
+		err = runBackup(ctx, args[1:], getenv, stdout)
+	case "restore":
+		err = runRestore(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return usageError{fmt.Sprintf("unknown command %q (commands: serve, demo, simulate, migrate, device, user, audit)", args[0])}
+		return usageError{fmt.Sprintf("unknown command %q (commands: serve, demo, simulate, migrate, device, user, audit, backup, restore)", args[0])}
 	}
 	if errors.Is(err, errHelp) {
 		return nil
