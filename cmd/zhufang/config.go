@@ -124,6 +124,9 @@ func (c *Config) anchor() (time.Time, error) {
 	if err != nil {
 		return t, usageError{fmt.Sprintf("--anchor %q must be a date YYYY-MM-DD", c.AnchorDay)}
 	}
+	if yesterday := demo.Midnight(time.Now()).AddDate(0, 0, -1); t.After(yesterday) {
+		return t, usageError{fmt.Sprintf("--anchor %s is after yesterday (%s): a history ends in the past", c.AnchorDay, yesterday.Format(time.DateOnly))}
+	}
 	return t, nil
 }
 

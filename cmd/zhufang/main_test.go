@@ -91,6 +91,7 @@ func TestCommandLine(t *testing.T) {
 		{"history too long", []string{"demo", "--history", "731"}, 2, "--history 731 must be from 0 to 730 days", ""},
 		{"negative history", []string{"serve", "--history", "-1"}, 2, "--history -1 must be from 0 to 730 days", ""},
 		{"bad anchor", []string{"demo", "--anchor", "tomorrow"}, 2, `--anchor "tomorrow" must be a date YYYY-MM-DD`, ""},
+		{"future anchor", []string{"demo", "--anchor", "2099-01-01"}, 2, "--anchor 2099-01-01 is after yesterday", ""},
 		{"unknown policy", []string{"simulate", "--date", "2026-01-01", "--policy", "any"}, 2, `unknown policy "any"`, ""},
 		{"wrong addr", []string{"serve", "--addr", "everywhere"}, 2, "must be HOST:PORT", ""},
 		{"wrong nats", []string{"serve", "--nats", "http://x"}, 2, "must be a nats://HOST:PORT URL", ""},
