@@ -244,6 +244,15 @@ func (b *Bus) stopConsuming() {
 	}
 }
 
+// Healthy reports whether the bus is connected to its server: nil, or an
+// EUNAVAILABLE error saying what the connection is doing instead.
+func (b *Bus) Healthy() error {
+	if b.nc.IsConnected() {
+		return nil
+	}
+	return zhufang.Errorf(zhufang.EUNAVAILABLE, "the event bus is not connected to NATS (%s)", b.nc.Status())
+}
+
 func (b *Bus) disconnected(_ *nats.Conn, err error) {
 	if err != nil { // nil when we close the connection ourselves
 		b.logger.Warn("event bus disconnected", "err", err)

@@ -345,3 +345,21 @@ func BenchmarkPublishNATS(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*len(batch))/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestHealthy: a connected bus is healthy, a closed one says why not.
+func TestHealthy(t *testing.T) {
+	t.Parallel()
+	url, opt, _ := testStream(t, 100)
+	bus, err := natsbus.Open(t.Context(), url, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.Healthy(); err != nil {
+		t.Fatalf("a connected bus: %v", err)
+	}
+	bus.Close()
+	err = bus.Healthy()
+	if zhufang.ErrorCode(err) != zhufang.EUNAVAILABLE || !strings.Contains(zhufang.ErrorMessage(err), "not connected") {
+		t.Fatalf("a closed bus: %v", err)
+	}
+}

@@ -270,3 +270,25 @@ func TestPostgresDumpRestore(t *testing.T) {
 		t.Fatalf("pg_restore gave another database:\n%s\n---\n%s", a, b)
 	}
 }
+
+// TestReadyWithNATS serves with --nats: /readyz answers 200 while the bus
+// is connected (natsbus.TestHealthy covers a bus that is not).
+func TestReadyWithNATS(t *testing.T) {
+	nurl := os.Getenv("ZHUFANG_TEST_NATS")
+	if nurl == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("ZHUFANG_TEST_NATS is not set in CI")
+		}
+		t.Skip("ZHUFANG_TEST_NATS is not set")
+	}
+	dsn := filepath.Join(t.TempDir(), "nats.db")
+	base, stop := startServe(t, append(demoArgs(t, dsn), "--nats", nurl)...)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Errorf("serve ended with %v", err)
+		}
+	}()
+	if code := getJSON(t, base+"/readyz", nil); code != 200 {
+		t.Fatalf("/readyz with a connected bus: %d", code)
+	}
+}

@@ -331,7 +331,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	srv := &web.Server{Posture: plans, Org: db, Locator: idx, Incidents: db, Compliance: db, Assignments: db, Devices: db, Units: db,
-		Users: db, Audit: db, EventLog: db, Fleet: fl, Events: bus, Intake: intake, Logger: logger, Ready: readiness(db),
+		Users: db, Audit: db, EventLog: db, Fleet: fl, Events: bus, Intake: intake, Logger: logger, Ready: readiness(db, bus),
 		SecureCookies: cfg.SecureCookies}
 	h, err := srv.Handler()
 	if err != nil {
@@ -470,8 +470,9 @@ func openBus(ctx context.Context, url string, logger *slog.Logger) (zhufang.Even
 	return nb, func() { nb.Close() }, nil
 }
 
-// readiness reports whether the database answers and is migrated.
-func readiness(db *sqlstore.DB) func(context.Context) error {
+// readiness reports whether the database answers and is migrated,
+// and, with NATS, whether the event bus is connected.
+func readiness(db *sqlstore.DB, bus zhufang.EventService) func(context.Context) error {
 	return func(ctx context.Context) error {
 		v, err := db.SchemaVersion(ctx)
 		if err != nil {
@@ -479,6 +480,9 @@ func readiness(db *sqlstore.DB) func(context.Context) error {
 		}
 		if want := sqlstore.LatestVersion(db.Engine()); v != want {
 			return zhufang.Errorf(zhufang.EUNAVAILABLE, "schema version %d, want %d", v, want)
+		}
+		if h, ok := bus.(interface{ Healthy() error }); ok {
+			return h.Healthy()
 		}
 		return nil
 	}
