@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"zhufang"
+	"zhufang/demo"
 	"zhufang/dispatch"
 	"zhufang/posture"
 )
@@ -213,7 +214,7 @@ type simClock struct{ t time.Time }
 func (c *simClock) Now() time.Time { return c.t }
 
 func newRun(incs []Incident, city City, policy Policy, opt Options) (*run, error) {
-	start := dayStart(incs[0].At)
+	start := demo.Midnight(incs[0].At)
 	clock := &simClock{t: start}
 	ix, err := dispatch.NewIndex(dispatch.IndexOptions{Clock: clock, StaleAfter: 7 * 24 * time.Hour})
 	if err != nil {
@@ -251,12 +252,6 @@ func newRun(incs []Incident, city City, policy Policy, opt Options) (*run, error
 		}
 	}
 	return s, nil
-}
-
-// dayStart returns midnight China time of t's day.
-func dayStart(t time.Time) time.Time {
-	y, m, d := t.In(zhufang.ChinaTime).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, zhufang.ChinaTime)
 }
 
 func (s *run) push(at time.Time, kind, unit int) {

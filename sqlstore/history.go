@@ -156,28 +156,8 @@ func (db *DB) FindReceived(ctx context.Context, from, to time.Time, lane zhufang
 	where, args := incidentScope(ctx)
 	q := `SELECT ` + incidentColumns + ` FROM incidents i WHERE received_at >= ? AND received_at < ?` + where
 	args = append([]any{db.timeArg(from), db.timeArg(to)}, args...)
-	switch {
-	case lane == zhufang.LaneStreet:
-		q += ` AND (lane = 'street' OR also_street = ?)`
-		args = append(args, true)
-	case lane != "":
-		q += ` AND lane = ?`
-		args = append(args, string(lane))
-	}
-	rows, err := db.query(ctx, q+` ORDER BY received_at, id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*zhufang.Incident
-	for rows.Next() {
-		inc, err := scanIncident(rows)
-		if err != nil {
-			return nil, db.translate(err)
-		}
-		out = append(out, inc)
-	}
-	return out, db.translate(rows.Err())
+	lq, largs := laneClause(lane)
+	return db.queryIncidents(ctx, q+lq+` ORDER BY received_at, id`, append(args, largs...)...)
 }
 
 // SetDemoCity records the demo city, replacing an earlier record.

@@ -159,14 +159,9 @@ func (db *DB) FindIncidents(ctx context.Context, f zhufang.IncidentFilter) ([]*z
 		q += ` AND state = ?`
 		args = append(args, string(f.State))
 	}
-	switch {
-	case f.Lane == zhufang.LaneStreet: // live disputes go to street dispatch too
-		q += ` AND (lane = 'street' OR also_street = ?)`
-		args = append(args, true)
-	case f.Lane != "":
-		q += ` AND lane = ?`
-		args = append(args, string(f.Lane))
-	}
+	lq, largs := laneClause(f.Lane)
+	q += lq
+	args = append(args, largs...)
 	if f.StationID != 0 {
 		q += ` AND station_id = ?`
 		args = append(args, f.StationID)
@@ -180,6 +175,23 @@ func (db *DB) FindIncidents(ctx context.Context, f zhufang.IncidentFilter) ([]*z
 	}
 	q += ` ORDER BY received_at DESC, id DESC LIMIT ? OFFSET ?`
 	args = append(args, limit, max(f.Offset, 0))
+	return db.queryIncidents(ctx, q, args...)
+}
+
+// laneClause limits incidents (alias i) to a lane, "" for every lane; the
+// street lane includes live disputes, which go to street dispatch too.
+func laneClause(lane zhufang.Lane) (string, []any) {
+	switch {
+	case lane == zhufang.LaneStreet:
+		return ` AND (lane = 'street' OR also_street = ?)`, []any{true}
+	case lane != "":
+		return ` AND lane = ?`, []any{string(lane)}
+	}
+	return "", nil
+}
+
+// queryIncidents runs a query selecting incidentColumns and scans its rows.
+func (db *DB) queryIncidents(ctx context.Context, q string, args ...any) ([]*zhufang.Incident, error) {
 	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, err

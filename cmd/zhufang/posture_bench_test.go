@@ -32,18 +32,11 @@ func BenchmarkPostureCityHour(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	day := m.Anchor().AddDate(0, 0, 40)
-	var samples []posture.Sample
-	for d := 1; d <= DemandDays; d++ {
-		past, _, err := streetDay(ctx, db, m, rec, city.Bureaus, day.AddDate(0, 0, -d))
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, p := range past {
-			samples = append(samples, posture.Sample{At: p.At, Position: p.Position, Zone: p.Zone, BureauID: p.BureauID})
-		}
+	demand, err := demandBefore(ctx, db, m, rec, city.Bureaus, m.Anchor().AddDate(0, 0, 40))
+	if err != nil {
+		b.Fatal(err)
 	}
-	cells := posture.Demand(samples, DemandDays)[20]
+	cells := demand[20]
 	reach := posture.Reach{
 		Budget: func(z zhufang.ZoneKind) float64 { return (city.Zones[z].OnScene - sim.DispatchAllowance).Seconds() },
 		Pace:   func(z zhufang.ZoneKind) float64 { return city.Estimate.Pace(zhufang.UnitPatrolCar, z) },

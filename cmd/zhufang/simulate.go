@@ -82,17 +82,9 @@ func runSimulate(ctx context.Context, args []string, getenv func(string) string,
 	if len(incs) == 0 {
 		return zhufang.Errorf(zhufang.ENOTFOUND, "no street incidents on %s to replay", date)
 	}
-	var samples []posture.Sample
-	for d := 1; d <= DemandDays; d++ {
-		past, _, err := streetDay(ctx, db, m, rec, city.Bureaus, day.AddDate(0, 0, -d))
-		if err != nil {
-			return err
-		}
-		for _, p := range past {
-			samples = append(samples, posture.Sample{At: p.At, Position: p.Position, Zone: p.Zone, BureauID: p.BureauID})
-		}
+	if city.Demand, err = demandBefore(ctx, db, m, rec, city.Bureaus, day); err != nil {
+		return err
 	}
-	city.Demand = posture.Demand(samples, DemandDays)
 
 	var rows []sim.Row
 	for _, p := range policies {
@@ -148,6 +140,22 @@ func simCity(ctx context.Context, db *sqlstore.DB) (sim.City, error) {
 		c.Units = append(c.Units, *u)
 	}
 	return c, nil
+}
+
+// demandBefore learns the posture demand of each hour from the street
+// incidents of the DemandDays before day.
+func demandBefore(ctx context.Context, db *sqlstore.DB, m *demo.Model, rec zhufang.DemoCity, bureaus map[int64]int64, day time.Time) ([24][]posture.Cell, error) {
+	var samples []posture.Sample
+	for d := 1; d <= DemandDays; d++ {
+		past, _, err := streetDay(ctx, db, m, rec, bureaus, day.AddDate(0, 0, -d))
+		if err != nil {
+			return [24][]posture.Cell{}, err
+		}
+		for _, p := range past {
+			samples = append(samples, posture.Sample{At: p.At, Position: p.Position, Zone: p.Zone, BureauID: p.BureauID})
+		}
+	}
+	return posture.Demand(samples, DemandDays), nil
 }
 
 // streetDay returns a day's street incidents: the stored ones for a day
