@@ -60,6 +60,22 @@ type DB struct {
 	writer chan struct{}
 	// ghosts throttles sign-ins on names no user has.
 	ghosts ghostAttempts
+	// keys are this database's (this schema's) PostgreSQL advisory lock
+	// keys, so that two zhufang schemas on one server never share a lock.
+	keys lockKeys
+	// dsn reaches the PostgreSQL server again, for the leader's own
+	// connection outside the pool.
+	dsn string
+	// beforeCommit, when set by a test, runs between a transaction's
+	// outbox insert and its commit.
+	beforeCommit func()
+}
+
+// lockKeys are PostgreSQL advisory lock keys, hashed from the schema's name.
+type lockKeys struct {
+	outbox int64 // held from the outbox insert to commit: IDs in commit order
+	relay  int64 // held by one relay batch at a time: the stream in ID order
+	leader int64 // held by the cluster's leader for as long as it leads
 }
 
 // sqliteMagic starts every SQLite database file.
@@ -206,7 +222,14 @@ func openPostgres(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		return nil, zhufang.WrapError(zhufang.EUNAVAILABLE,
 			fmt.Sprintf("cannot reach PostgreSQL at %s within %s", where, opt.ConnectTimeout), err)
 	}
-	return &DB{db: sdb, engine: Postgres, where: where, clock: opt.Clock}, nil
+	db := &DB{db: sdb, engine: Postgres, where: where, clock: opt.Clock, dsn: dsn}
+	if err := db.queryRow(pctx, `SELECT hashtextextended(current_schema() || '/outbox', 0),
+		hashtextextended(current_schema() || '/relay', 0), hashtextextended(current_schema() || '/leader', 0)`).
+		Scan(&db.keys.outbox, &db.keys.relay, &db.keys.leader); err != nil {
+		sdb.Close()
+		return nil, db.translate(err)
+	}
+	return db, nil
 }
 
 // CheckPostgresURL reports whether dsn is a PostgreSQL URL that can be
@@ -266,10 +289,12 @@ type Tx struct {
 	tx  *sql.Tx
 	db  *DB
 	now time.Time
-	// wroteEvents tells commit to wake the outbox relay.
-	wroteEvents bool
-	done        bool // committed or rolled back: the writer slot is free
-	stmts       map[string]*sql.Stmt
+	// events wait for commit to be written to the outbox, last, so that
+	// PostgreSQL's lock on the outbox is held only for the insert and the
+	// commit.
+	events []pendingEvent
+	done   bool // committed or rolled back: the writer slot is free
+	stmts  map[string]*sql.Stmt
 }
 
 // begin starts a transaction.
@@ -306,6 +331,16 @@ func (tx *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 }
 
 func (tx *Tx) commit() error {
+	wrote := len(tx.events) > 0
+	if wrote {
+		if err := tx.flushEvents(context.Background()); err != nil {
+			tx.rollback()
+			return err
+		}
+		if tx.db.beforeCommit != nil {
+			tx.db.beforeCommit()
+		}
+	}
 	err := tx.tx.Commit()
 	if !tx.done {
 		tx.done = true
@@ -314,7 +349,7 @@ func (tx *Tx) commit() error {
 	if err != nil {
 		return tx.db.translate(err)
 	}
-	if tx.wroteEvents && tx.db.relay != nil {
+	if wrote && tx.db.relay != nil {
 		tx.db.relay.kick()
 	}
 	return nil

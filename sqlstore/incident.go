@@ -103,18 +103,15 @@ func (tx *Tx) addTransition(ctx context.Context, t zhufang.Transition) error {
 	return err
 }
 
-// addEvent writes an event to the outbox in the caller's transaction; the
-// relay publishes it after commit.
+// addEvent adds an event to the caller's transaction; commit writes it to
+// the outbox and the relay publishes it after commit.
 func (tx *Tx) addEvent(ctx context.Context, topic string, payload any) error {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return zhufang.WrapError(zhufang.EINTERNAL, "cannot encode event", err)
 	}
-	_, err = tx.exec(ctx, `INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)`, topic, string(b), tx.db.timeArg(tx.now))
-	if err == nil {
-		tx.wroteEvents = true
-	}
-	return err
+	tx.events = append(tx.events, pendingEvent{topic: topic, payload: string(b)})
+	return nil
 }
 
 // loadIncident reads an incident inside a transaction that will change it.

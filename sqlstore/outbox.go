@@ -73,10 +73,15 @@ func (r *Relay) batch(ctx context.Context, limit int) (int, error) {
 		return 0, err
 	}
 	defer tx.rollback()
-	q := `SELECT id, topic, payload, created_at FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?`
 	if r.db.engine == Postgres {
-		q += ` FOR UPDATE SKIP LOCKED` // several nodes share the outbox
+		// Several nodes share the outbox. One batch at a time, in ID order,
+		// keeps the stream in the outbox's (commit) order; skipping rows
+		// another relay had locked would publish later rows first.
+		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(?)`, r.db.keys.relay); err != nil {
+			return 0, err
+		}
 	}
+	q := `SELECT id, topic, payload, created_at FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?`
 	rows, err := tx.tx.QueryContext(ctx, r.db.rebind(q), limit)
 	if err != nil {
 		return 0, r.db.translate(err)
@@ -136,4 +141,34 @@ func (db *DB) FindEventsSince(ctx context.Context, after int64, limit int) ([]zh
 		out = append(out, e)
 	}
 	return out, db.translate(rows.Err())
+}
+
+// pendingEvent is an event a transaction will write to the outbox as it
+// commits.
+type pendingEvent struct {
+	topic, payload string
+}
+
+// flushEvents writes the transaction's events to the outbox just before
+// commit. On PostgreSQL it first takes the outbox lock, held until commit,
+// so that outbox IDs are handed out in commit order: when the relay sees
+// row n, every row before n has committed too, and a console resuming
+// after event n can never miss one that committed later with a smaller ID.
+// Taking the lock last keeps it short and free of deadlocks: a transaction
+// holding it wants no other lock.
+func (tx *Tx) flushEvents(ctx context.Context) error {
+	if tx.db.engine == Postgres {
+		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(?)`, tx.db.keys.outbox); err != nil {
+			return err
+		}
+	}
+	args := make([]any, 0, 3*len(tx.events))
+	at := tx.db.timeArg(tx.now)
+	for _, e := range tx.events {
+		args = append(args, e.topic, e.payload, at)
+	}
+	marks := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(tx.events)), ", ")
+	_, err := tx.exec(ctx, `INSERT INTO outbox (topic, payload, created_at) VALUES `+marks, args...)
+	tx.events = nil
+	return err
 }
