@@ -23,6 +23,7 @@ type Config struct {
 	DB            string // SQLite file path or postgres:// URL
 	Addr          string // HOST:PORT to serve on
 	NATS          string // nats:// URL of the event bus, empty for in-process
+	NATSStream    string // the JetStream stream the nodes of one cluster share
 	DataDir       string // the shared data folder with yongzhou/
 	Seed          uint64
 	Demo          bool // serve: build the demo city first if the database is empty, and keep it alive

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +45,9 @@ commands:
   backup    write an online backup of an SQLite database (backup --out FILE), or print a
             database's fingerprint to compare two (backup check)
   restore   copy an SQLite backup into a database (restore --from FILE)
+  load      drive a server or a cluster at a steady rate of incidents and positions, and
+            check afterwards that every acknowledged incident is stored with its history
+  cluster   run N serve nodes on loopback ports against one PostgreSQL and one NATS
 
 Run zhufang <command> --help for a command's flags.
 `
@@ -73,11 +78,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runBackup(ctx, args[1:], getenv, stdout)
 	case "restore":
 		err = runRestore(ctx, args[1:], getenv, stdout)
+	case "load":
+		err = runLoad(ctx, args[1:], getenv, stdout, stderr)
+	case "cluster":
+		err = runCluster(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return usageError{fmt.Sprintf("unknown command %q (commands: serve, demo, simulate, migrate, device, user, audit, backup, restore)", args[0])}
+		return usageError{fmt.Sprintf("unknown command %q (commands: serve, demo, simulate, migrate, device, user, audit, backup, restore, load, cluster)", args[0])}
 	}
 	if errors.Is(err, errHelp) {
 		return nil
@@ -306,26 +315,42 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	bus, closeBus, err := openBus(ctx, cfg.NATS, logger)
+	bus, closeBus, err := openBus(ctx, cfg.NATS, cfg.NATSStream, logger)
 	if err != nil {
 		return err
 	}
 	defer closeBus()
 	rctx, stopBackground := context.WithCancel(context.Background())
 	relay := db.StartRelay(rctx, bus, logger)
-	watcher := &watch.Watcher{Store: db, Events: bus, Clock: zhufang.SystemClock{}, Logger: logger, MaxSleep: 15 * time.Second}
 	var background sync.WaitGroup
-	// The relay, the watcher and the fleet's last snapshot finish before
-	// the bus and the database close.
+	// The relay, the leader's jobs and the fleet's last snapshot finish
+	// before the bus and the database close.
 	defer func() { stopBackground(); <-relay.Done(); background.Wait() }()
-	background.Go(func() { watcher.Run(rctx) })
 	fl, err := newFleet(ctx, db, cfg.StaleAfter, logger)
 	if err != nil {
 		return err
 	}
 	background.Go(func() { fl.follow(rctx, bus) })
-	background.Go(func() { fl.snapshot(rctx, 10*time.Second) }) // saves once more when stopped
 	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: triage, Zones: zones, Clock: zhufang.SystemClock{}}
+	var live func(context.Context)
+	if cfg.Demo && cfg.Live {
+		if live, err = liveJob(ctx, db, fl, bus, intake, cfg, logger); err != nil {
+			return err
+		}
+	}
+	watcher := &watch.Watcher{Store: db, Events: bus, Clock: zhufang.SystemClock{}, Logger: logger, MaxSleep: 15 * time.Second}
+	// The jobs that must run once per cluster run on its leader; SQLite's
+	// one node always leads.
+	lead := db.Lead(rctx, sqlstore.LeaderOptions{Logger: logger}, func(ctx context.Context) {
+		var jobs sync.WaitGroup
+		jobs.Go(func() { watcher.Run(ctx) })
+		jobs.Go(func() { fl.snapshot(ctx, 10*time.Second) }) // saves once more when stopped
+		if live != nil {
+			jobs.Go(func() { live(ctx) })
+		}
+		jobs.Wait()
+	})
+	background.Go(func() { <-lead.Done() })
 	plans, err := postureService(ctx, db, zones)
 	if err != nil {
 		return err
@@ -338,35 +363,31 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	srv.Start(rctx)
-	if cfg.Demo && cfg.Live {
-		if err := startLive(ctx, rctx, &background, db, fl, bus, intake, cfg, logger); err != nil {
-			return err
-		}
-	}
 	return listenAndServe(ctx, cfg.Addr, h, srv.CloseStreams, logger, "db", db.Where(), "areas", nAreas)
 }
 
-// startLive keeps the demo city alive: incidents at the history's rates,
-// patrols, and (unless --crews=false) simulated crews. A database whose
-// city was not built by this version's demo has no model to draw from.
-func startLive(ctx, rctx context.Context, background *sync.WaitGroup, db *sqlstore.DB, fl *fleet, bus zhufang.EventService,
-	intake *zhufang.Intake, cfg Config, logger *slog.Logger) error {
+// liveJob returns the job that keeps the demo city alive: incidents at the
+// history's rates, patrols, and (unless --crews=false) simulated crews. It
+// runs on the cluster's leader only, so that a city served by several
+// nodes lives once. A database whose city was not built by this version's
+// demo has no model to draw from, and gets no job.
+func liveJob(ctx context.Context, db *sqlstore.DB, fl *fleet, bus zhufang.EventService,
+	intake *zhufang.Intake, cfg Config, logger *slog.Logger) (func(context.Context), error) {
 	m, rec, err := loadModel(ctx, db, cfg.DataDir)
 	if zhufang.ErrorCode(err) == zhufang.ENOTFOUND {
 		logger.Warn("no demo city record: the city stays still (rebuild it with zhufang demo --force to bring it alive)")
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	background.Go(func() {
-		err := runLive(rctx, liveDeps{DB: db, Fleet: fl, Events: bus, Intake: intake, Model: m, Crews: cfg.Crews,
+	return func(ctx context.Context) {
+		err := runLive(ctx, liveDeps{DB: db, Fleet: fl, Events: bus, Intake: intake, Model: m, Crews: cfg.Crews,
 			Seed: rec.Seed, Speed: 1, Logger: logger})
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			logger.Error("the living city stopped", "err", err)
 		}
-	})
-	return nil
+	}, nil
 }
 
 // postureService plans rapid-response posts from the stored history with
@@ -396,6 +417,8 @@ func serveConfig(args []string, getenv func(string) string, stdout io.Writer) (C
 	fs.StringVar(&cfg.Addr, "addr", env(getenv, "ZHUFANG_ADDR", "127.0.0.1:8080"), "HOST:PORT to listen on (env ZHUFANG_ADDR)")
 	cfg.addrSet = true
 	fs.StringVar(&cfg.NATS, "nats", getenv("ZHUFANG_NATS"), "nats:// URL of a NATS JetStream event bus shared by several nodes (env ZHUFANG_NATS)")
+	fs.StringVar(&cfg.NATSStream, "nats-stream", env(getenv, "ZHUFANG_NATS_STREAM", natsbus.DefaultStream),
+		"the JetStream stream of this cluster's events; two clusters on one NATS need two names (env ZHUFANG_NATS_STREAM)")
 	fs.BoolVar(&cfg.Demo, "demo", false, "build the demo city first if the database holds no organisation, and keep it alive:\nnew incidents at the history's rates, patrolling units and simulated crews")
 	fs.BoolVar(&cfg.Live, "live", true, "with --demo: keep the city alive; --live=false keeps it still")
 	fs.BoolVar(&cfg.Crews, "crews", env(getenv, "ZHUFANG_CREWS", "1") != "0", "with --demo: simulated crews dispatch, drive and handle; --crews=false leaves dispatch to you (env ZHUFANG_CREWS=0)")
@@ -416,8 +439,15 @@ func serveConfig(args []string, getenv func(string) string, stdout io.Writer) (C
 	if cfg.StaleAfter < 10*time.Second || cfg.StaleAfter > 24*time.Hour {
 		return cfg, nil, usageError{"--stale-after must be between 10s and 24h"}
 	}
+	if !streamName.MatchString(cfg.NATSStream) {
+		return cfg, nil, usageError{"--nats-stream must be 1 to 32 letters, digits, _ or -"}
+	}
 	return cfg, zones, nil
 }
+
+// streamName is what a JetStream stream may be called, kept to what also
+// makes a subject token.
+var streamName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
 // ensureDemo builds the demo city when --demo is given and the database
 // holds no organisation.
@@ -458,11 +488,17 @@ func loadTriage(path string) (*zhufang.Triage, error) {
 }
 
 // openBus gives the in-process bus, or NATS JetStream when url is set.
-func openBus(ctx context.Context, url string, logger *slog.Logger) (zhufang.EventService, func(), error) {
+func openBus(ctx context.Context, url, stream string, logger *slog.Logger) (zhufang.EventService, func(), error) {
 	if url == "" {
 		return inmem.NewBus(256), func() {}, nil
 	}
-	nb, err := natsbus.Open(ctx, url, natsbus.Options{Logger: logger})
+	opt := natsbus.Options{Logger: logger}
+	if stream != "" && stream != natsbus.DefaultStream {
+		// Another stream is another cluster: its own subjects too, so that
+		// two clusters on one NATS never read each other's events.
+		opt.Stream, opt.Subject = stream, "zhufang."+strings.ToLower(stream)
+	}
+	nb, err := natsbus.Open(ctx, url, opt)
 	if err != nil {
 		return nil, nil, err
 	}
