@@ -21,6 +21,9 @@ type Watcher struct {
 	// MaxSleep bounds a sleep, so that incidents another node took in are
 	// looked at even when no event reaches this one.
 	MaxSleep time.Duration
+	// Raised, if set, hears of each breach this watcher raised (not one it
+	// found raised already), for metrics.
+	Raised func(zhufang.Breach)
 }
 
 // Run watches until ctx ends.
@@ -123,6 +126,9 @@ func (w *Watcher) check(ctx context.Context, raised map[zhufang.Breach]bool) (ti
 			raised[b] = true
 			if new {
 				w.Logger.Info("1-3-5 breach", "incident", b.IncidentID, "stage", b.Stage, "due", b.Due)
+				if w.Raised != nil {
+					w.Raised(b)
+				}
 			}
 		}
 		if n := zhufang.NextDue(d.State, d.Due, now); !n.IsZero() && (next.IsZero() || n.Before(next)) {

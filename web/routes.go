@@ -13,6 +13,7 @@ func (s *Server) routes() http.Handler {
 	// Open to all: health, sign-in and the console's own assets.
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.api(s.readyz))
+	mux.HandleFunc("GET /metrics", s.serveMetrics) // loopback or the metrics token; see serveMetrics
 	mux.HandleFunc("POST /api/v1/session", s.api(s.createSession))
 	mux.HandleFunc("GET /login", s.page(s.loginPage))
 	mux.HandleFunc("POST /login", s.page(s.login))
@@ -58,7 +59,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /events", s.authPage(s.events))
 	mux.HandleFunc("POST /lang", s.authPage(s.setLang))
 	mux.HandleFunc("POST /logout", s.authPage(s.logout))
-	return securityHeaders(jsonMuxErrors(mux))
+	return s.observe(securityHeaders(jsonMuxErrors(mux)))
 }
 
 // jsonMuxErrors makes the mux's own 404 and 405 answers under /api/ speak

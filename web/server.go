@@ -49,6 +49,11 @@ type Server struct {
 	// SecureCookies marks cookies Secure even on plain HTTP, for a server
 	// behind a TLS-terminating proxy. Over TLS they always are.
 	SecureCookies bool
+	// Metrics, when set, counts requests and serves GET /metrics.
+	Metrics *Metrics
+	// MetricsToken lets a scraper from another host read /metrics with
+	// Authorization: Bearer <token>; empty, only loopback may.
+	MetricsToken string
 
 	tmpl     map[string]*template.Template // per language
 	catalogs *catalogs
@@ -77,6 +82,12 @@ func (s *Server) Handler() (http.Handler, error) {
 	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()
+	}
+	s.Logger = slog.New(NewLogHandler(s.Logger.Handler())) // every line of a request names its ID
+	if s.Metrics != nil {
+		if err := s.Metrics.attach(s); err != nil {
+			return nil, err
+		}
 	}
 	s.logins = newLimiter(s.clock(), loginsPerAddress, loginWindow)
 	s.hub.closing = make(chan struct{})
@@ -156,6 +167,8 @@ func (s *Server) page(h handlerFunc) http.HandlerFunc {
 	}
 }
 
+// logError logs a failed request with its context, so that the line
+// carries the request's ID.
 func (s *Server) logError(r *http.Request, code string, err error) {
 	level := slog.LevelInfo
 	if code == zhufang.EINTERNAL || code == zhufang.EUNAVAILABLE {

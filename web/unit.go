@@ -80,6 +80,7 @@ func (s *Server) positions(w http.ResponseWriter, r *http.Request) error {
 		// state changes, so they skip the outbox.
 		s.Events.Publish(r.Context(), zhufang.Event{Topic: zhufang.TopicUnitPositions, At: now, Payload: b})
 	}
+	s.Metrics.positionsAccepted(len(req.Reports))
 	writeJSON(w, http.StatusOK, map[string]int{"received": len(req.Reports), "stored": stored, "applied": applied})
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
@@ -24,6 +25,8 @@ type Config struct {
 	Addr          string // HOST:PORT to serve on
 	NATS          string // nats:// URL of the event bus, empty for in-process
 	NATSStream    string // the JetStream stream the nodes of one cluster share
+	MetricsToken  string // lets a scraper on another host read /metrics
+	LogLevel      slog.Level
 	DataDir       string // the shared data folder with yongzhou/
 	Seed          uint64
 	Demo          bool // serve: build the demo city first if the database is empty, and keep it alive

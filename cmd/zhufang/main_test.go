@@ -107,6 +107,8 @@ func TestCommandLine(t *testing.T) {
 		{"empty addr", []string{"serve", "--addr", ""}, 2, "must be HOST:PORT", ""},
 		{"bad zones", []string{"serve", "--zones", "downtown=1m/2m/3m"}, 2, "--zones: zone thresholds", ""},
 		{"zones out of order", []string{"serve", "--zones", "urban=5m/3m/1m"}, 2, "--zones: zone thresholds must satisfy", ""},
+		{"short metrics token", []string{"serve", "--metrics-token", "abc"}, 2, "--metrics-token must be at least 16", ""},
+		{"bad log level", []string{"serve", "--log-level", "loud"}, 2, "invalid value \"loud\" for flag -log-level", ""},
 		{"bad stream", []string{"serve", "--nats-stream", "a.b"}, 2, "--nats-stream must be", ""},
 		{"cluster on sqlite", []string{"cluster", "--db", dir + "/c.db", "--nats", "nats://127.0.0.1:4222"}, 2, "--db must be a postgres:// URL", ""},
 		{"cluster without nats", []string{"cluster", "--db", "postgres://u@127.0.0.1/x", "--nats", ""}, 2, "--nats is required", ""},

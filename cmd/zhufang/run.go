@@ -294,7 +294,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	// Every line logged with a request's context names the request's ID.
+	logger := slog.New(web.NewLogHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
 	db, err := openDB(ctx, cfg.DB)
 	if err != nil {
 		return err
@@ -338,7 +339,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	}
-	watcher := &watch.Watcher{Store: db, Events: bus, Clock: zhufang.SystemClock{}, Logger: logger, MaxSleep: 15 * time.Second}
+	var metrics *web.Metrics
+	watcher := &watch.Watcher{Store: db, Events: bus, Clock: zhufang.SystemClock{}, Logger: logger, MaxSleep: 15 * time.Second,
+		Raised: func(b zhufang.Breach) { metrics.BreachRaised(b.Stage) }}
 	// The jobs that must run once per cluster run on its leader; SQLite's
 	// one node always leads.
 	lead := db.Lead(rctx, sqlstore.LeaderOptions{Logger: logger}, func(ctx context.Context) {
@@ -351,13 +354,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		jobs.Wait()
 	})
 	background.Go(func() { <-lead.Done() })
+	metrics = newMetrics(db, bus, lead)
 	plans, err := postureService(ctx, db, zones)
 	if err != nil {
 		return err
 	}
 	srv := &web.Server{Posture: plans, Org: db, Locator: idx, Incidents: db, Compliance: db, Assignments: db, Devices: db, Units: db,
 		Users: db, Audit: db, EventLog: db, Fleet: fl, Events: bus, Intake: intake, Logger: logger, Ready: readiness(db, bus),
-		SecureCookies: cfg.SecureCookies}
+		SecureCookies: cfg.SecureCookies, Metrics: metrics, MetricsToken: cfg.MetricsToken}
 	h, err := srv.Handler()
 	if err != nil {
 		return err
@@ -388,6 +392,34 @@ func liveJob(ctx context.Context, db *sqlstore.DB, fl *fleet, bus zhufang.EventS
 			logger.Error("the living city stopped", "err", err)
 		}
 	}, nil
+}
+
+// newMetrics gives the node's Prometheus metrics, reading incident counts
+// and the outbox lag from db at scrape time, the NATS connection's health
+// when there is one, and whether this node leads.
+func newMetrics(db *sqlstore.DB, bus zhufang.EventService, lead *sqlstore.Leadership) *web.Metrics {
+	src := web.StateSource{
+		Database: func(ctx context.Context) (web.DatabaseState, error) {
+			counts, err := db.IncidentCounts(ctx)
+			if err != nil {
+				return web.DatabaseState{}, err
+			}
+			n, oldest, err := db.OutboxLag(ctx)
+			if err != nil {
+				return web.DatabaseState{}, err
+			}
+			st := web.DatabaseState{OutboxUnpublished: n, OutboxOldest: oldest}
+			for _, c := range counts {
+				st.Incidents = append(st.Incidents, web.IncidentCount(c))
+			}
+			return st, nil
+		},
+		Leader: lead.Leading,
+	}
+	if h, ok := bus.(interface{ Healthy() error }); ok {
+		src.NATS = func() bool { return h.Healthy() == nil }
+	}
+	return web.NewMetrics(src)
 }
 
 // postureService plans rapid-response posts from the stored history with
@@ -422,6 +454,10 @@ func serveConfig(args []string, getenv func(string) string, stdout io.Writer) (C
 	fs.BoolVar(&cfg.Demo, "demo", false, "build the demo city first if the database holds no organisation, and keep it alive:\nnew incidents at the history's rates, patrolling units and simulated crews")
 	fs.BoolVar(&cfg.Live, "live", true, "with --demo: keep the city alive; --live=false keeps it still")
 	fs.BoolVar(&cfg.Crews, "crews", env(getenv, "ZHUFANG_CREWS", "1") != "0", "with --demo: simulated crews dispatch, drive and handle; --crews=false leaves dispatch to you (env ZHUFANG_CREWS=0)")
+	fs.StringVar(&cfg.MetricsToken, "metrics-token", getenv("ZHUFANG_METRICS_TOKEN"),
+		"bearer token a Prometheus on another host reads /metrics with; without it only loopback may (env ZHUFANG_METRICS_TOKEN)")
+	fs.TextVar(&cfg.LogLevel, "log-level", logLevel(getenv("ZHUFANG_LOG_LEVEL")),
+		"debug, info, warn or error; debug logs every request with its ID (env ZHUFANG_LOG_LEVEL)")
 	fs.StringVar(&cfg.TriageFile, "triage", getenv("ZHUFANG_TRIAGE"), "file of 一统三分 triage rules replacing the shipped ones (env ZHUFANG_TRIAGE)")
 	fs.StringVar(&cfg.Zones, "zones", getenv("ZHUFANG_ZONES"), "1-3-5 thresholds over the defaults, e.g. urban=1m/5m/8m,rural=3m/20m/30m (env ZHUFANG_ZONES)")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", getenv("ZHUFANG_SECURE_COOKIES") == "1", "mark cookies Secure on plain HTTP too, behind a TLS proxy (env ZHUFANG_SECURE_COOKIES=1)")
@@ -439,10 +475,29 @@ func serveConfig(args []string, getenv func(string) string, stdout io.Writer) (C
 	if cfg.StaleAfter < 10*time.Second || cfg.StaleAfter > 24*time.Hour {
 		return cfg, nil, usageError{"--stale-after must be between 10s and 24h"}
 	}
+	if v := getenv("ZHUFANG_LOG_LEVEL"); v != "" {
+		var l slog.Level
+		if l.UnmarshalText([]byte(v)) != nil {
+			return cfg, nil, usageError{"ZHUFANG_LOG_LEVEL must be debug, info, warn or error"}
+		}
+	}
+	if cfg.MetricsToken != "" && len(cfg.MetricsToken) < 16 {
+		return cfg, nil, usageError{"--metrics-token must be at least 16 characters"}
+	}
 	if !streamName.MatchString(cfg.NATSStream) {
 		return cfg, nil, usageError{"--nats-stream must be 1 to 32 letters, digits, _ or -"}
 	}
 	return cfg, zones, nil
+}
+
+// logLevel reads a level from the environment, info if it says none or
+// nonsense (the flag then reports nonsense it is given itself).
+func logLevel(s string) *slog.Level {
+	var l slog.Level
+	if l.UnmarshalText([]byte(s)) != nil {
+		l = slog.LevelInfo
+	}
+	return &l
 }
 
 // streamName is what a JetStream stream may be called, kept to what also
