@@ -136,3 +136,30 @@ func TestParseZoneProfiles(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseZoneProfiles feeds arbitrary --zones text to the parser: an
+// error, or profiles for every zone that satisfy 0 < ack ≤ scene ≤ handling.
+func FuzzParseZoneProfiles(f *testing.F) {
+	f.Add("urban=1m/5m/8m,rural=3m/20m/30m")
+	f.Add("urban_core=2s/4s/6s")
+	f.Add("urban=5m/3m/1m")
+	f.Add("downtown=1m/2m/3m")
+	f.Add("urban=1m/5m")
+	f.Add("urban=-1s/0s/1s, ,rural=")
+	f.Add("urban_core=9223372036854775807ns/9223372036854775807ns/9223372036854775807ns")
+	f.Fuzz(func(t *testing.T, s string) {
+		z, err := zhufang.ParseZoneProfiles(s)
+		if err != nil {
+			if zhufang.ErrorCode(err) != zhufang.EINVALID || zhufang.ErrorMessage(err) == "" {
+				t.Fatalf("%q: error %v is not a clear invalid-input error", s, err)
+			}
+			return
+		}
+		for _, k := range zhufang.ZoneKinds {
+			p, ok := z[k]
+			if !ok || p.Acknowledge <= 0 || p.OnScene < p.Acknowledge || p.Handling < p.OnScene {
+				t.Fatalf("%q accepted with zone %s = %+v", s, k, p)
+			}
+		}
+	})
+}

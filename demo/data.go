@@ -47,27 +47,46 @@ func loadData(dir string) ([]*county, []*township, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var counties []*county
-	for _, r := range rows {
-		c := &county{Code: r[0], Name: r[1]}
-		if err := zhufang.ValidateCountyCode(c.Code); err != nil {
-			return nil, nil, fmt.Errorf("counties.csv: %w", err)
-		}
-		if b, ok := bounds[c.Code]; ok {
-			c.Center, c.Area = b.Center, b.Area
-			delete(bounds, c.Code)
-		} else if hostCounty[c.Code] == "" {
-			return nil, nil, fmt.Errorf("county %s %s has no boundary and no host county", c.Code, c.Name)
-		}
-		counties = append(counties, c)
-	}
-	for code := range bounds {
-		return nil, nil, fmt.Errorf("boundary file has county %s that counties.csv does not list", code)
+	counties, err := parseCounties(rows, bounds)
+	if err != nil {
+		return nil, nil, err
 	}
 	rows, err = readCSV(filepath.Join(dir, "townships.csv"), 3)
 	if err != nil {
 		return nil, nil, err
 	}
+	towns, err := parseTownships(rows, counties)
+	if err != nil {
+		return nil, nil, err
+	}
+	return counties, towns, nil
+}
+
+// parseCounties checks the rows of counties.csv and gives each county its
+// boundary, which it takes out of bounds.
+func parseCounties(rows [][]string, bounds map[string]boundary) ([]*county, error) {
+	var counties []*county
+	for _, r := range rows {
+		c := &county{Code: r[0], Name: r[1]}
+		if err := zhufang.ValidateCountyCode(c.Code); err != nil {
+			return nil, fmt.Errorf("counties.csv: %w", err)
+		}
+		if b, ok := bounds[c.Code]; ok {
+			c.Center, c.Area = b.Center, b.Area
+			delete(bounds, c.Code)
+		} else if hostCounty[c.Code] == "" {
+			return nil, fmt.Errorf("county %s %s has no boundary and no host county", c.Code, c.Name)
+		}
+		counties = append(counties, c)
+	}
+	for code := range bounds {
+		return nil, fmt.Errorf("boundary file has county %s that counties.csv does not list", code)
+	}
+	return counties, nil
+}
+
+// parseTownships checks the rows of townships.csv against the counties.
+func parseTownships(rows [][]string, counties []*county) ([]*township, error) {
 	known := map[string]bool{}
 	for _, c := range counties {
 		known[c.Code] = true
@@ -76,14 +95,14 @@ func loadData(dir string) ([]*county, []*township, error) {
 	for _, r := range rows {
 		t := &township{Code: r[0], Name: r[1], County: r[2]}
 		if err := zhufang.ValidateTownshipCode(t.Code, t.County); err != nil {
-			return nil, nil, fmt.Errorf("townships.csv: %w", err)
+			return nil, fmt.Errorf("townships.csv: %w", err)
 		}
 		if !known[t.County] {
-			return nil, nil, fmt.Errorf("townships.csv: township %s lies in unknown county %s", t.Code, t.County)
+			return nil, fmt.Errorf("townships.csv: township %s lies in unknown county %s", t.Code, t.County)
 		}
 		towns = append(towns, t)
 	}
-	return counties, towns, nil
+	return towns, nil
 }
 
 // readCSV reads a CSV file with a header and width columns a row.
@@ -93,10 +112,16 @@ func readCSV(path string, width int) ([][]string, error) {
 		return nil, fmt.Errorf("demo data: %w (pass --data with the shared data folder)", err)
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
+	return parseCSV(f, path, width)
+}
+
+// parseCSV reads CSV with a header and width columns a row; name is the
+// file's, for messages.
+func parseCSV(in io.Reader, name string, width int) ([][]string, error) {
+	r := csv.NewReader(in)
 	r.FieldsPerRecord = width
 	if _, err := r.Read(); err != nil {
-		return nil, fmt.Errorf("%s: no header: %w", path, err)
+		return nil, fmt.Errorf("%s: no header: %w", name, err)
 	}
 	var rows [][]string
 	for {
@@ -105,7 +130,7 @@ func readCSV(path string, width int) ([][]string, error) {
 			return rows, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		rows = append(rows, rec)
 	}

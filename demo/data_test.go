@@ -1,6 +1,13 @@
 package demo
 
-import "testing"
+import (
+	"maps"
+	"os"
+	"strings"
+	"testing"
+
+	"zhufang"
+)
 
 func TestLoadData(t *testing.T) {
 	counties, towns, err := loadData("../../shared/data/yongzhou")
@@ -50,6 +57,61 @@ func FuzzParseBoundaries(f *testing.F) {
 			}
 			if err := c.Center.Validate(); err != nil {
 				t.Fatalf("county %s accepted with an invalid centre: %v", code, err)
+			}
+		}
+	})
+}
+
+// FuzzParseCSV feeds arbitrary counties.csv and townships.csv text to the
+// readers, against the real boundary file: they return an error or
+// counties and townships whose codes validate, each township in a listed
+// county, and never panic.
+func FuzzParseCSV(f *testing.F) {
+	dir := "../../shared/data/yongzhou"
+	counties, err := os.ReadFile(dir + "/counties.csv")
+	if err != nil {
+		f.Fatal(err)
+	}
+	towns, err := os.ReadFile(dir + "/townships.csv")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(counties), string(towns))
+	f.Add("code,name,parent\n431102,零陵区,431100\n", "code,name,county\n431102001,七里店街道,431102\n")
+	f.Add("code,name,parent\n431102,零陵区\n", "")
+	f.Add("code,name,parent\n\"431102,x,y\n", "code,name,county\n43110X001,坏,431102\n")
+	f.Add("", "code,name,county\n431199001,外,431199\n")
+	bounds, err := loadBoundaries(dir + "/431100_full.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, countiesCSV, townsCSV string) {
+		rows, err := parseCSV(strings.NewReader(countiesCSV), "counties.csv", 3)
+		if err != nil {
+			return
+		}
+		cs, err := parseCounties(rows, maps.Clone(bounds))
+		if err != nil {
+			return
+		}
+		known := map[string]bool{}
+		for _, c := range cs {
+			if zhufang.ValidateCountyCode(c.Code) != nil {
+				t.Fatalf("county code %q accepted", c.Code)
+			}
+			known[c.Code] = true
+		}
+		rows, err = parseCSV(strings.NewReader(townsCSV), "townships.csv", 3)
+		if err != nil {
+			return
+		}
+		ts, err := parseTownships(rows, cs)
+		if err != nil {
+			return
+		}
+		for _, tw := range ts {
+			if zhufang.ValidateTownshipCode(tw.Code, tw.County) != nil || !known[tw.County] {
+				t.Fatalf("township %+v accepted", tw)
 			}
 		}
 	})

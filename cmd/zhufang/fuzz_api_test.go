@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"zhufang"
+	"zhufang/sqlstore"
+	"zhufang/sqlstore/sqltest"
+)
+
+// FuzzAPIBodies throws arbitrary bodies at the API's write endpoints that
+// take JSON, on a real server and store (the demo city on SQLite): a
+// transition, a lane override, an assignment, an assignment's step and a
+// unit's status. Every answer is a success or a JSON error with a code
+// and a message, never a 5xx, and a refused request changes nothing: the
+// incident, its assignments and the unit read the same before and after.
+// Intake, positions and sign-in have fuzz tests of their own.
+func FuzzAPIBodies(f *testing.F) {
+	seeds := []struct {
+		endpoint uint8
+		body     string
+	}{
+		{0, `{"to":"dispatched","note":"派车"}`},
+		{0, `{"to":"closed"}`},
+		{0, `{"to":"acknowledged","at":"2026-11-29T04:00:00Z"}`},
+		{1, `{"lane":"station","reason":"纠纷","assign_to":"社区民警"}`},
+		{1, `{"lane":"nowhere"}`},
+		{2, `{"unit_id":1,"role":"primary","eta_seconds":120}`},
+		{2, `{"unit_id":-5,"eta_seconds":1e30}`},
+		{3, `{"to":"acknowledged"}`},
+		{3, `{"to":"cleared","actor":"x"}`},
+		{4, `{"status":"available"}`},
+		{4, `{"status":"on_fire"}`},
+		{0, `{"to":`},
+		{1, `[]`},
+		{2, `{"unit_id":"1"}`},
+		{4, strings.Repeat(`{"status":`, 1000)},
+	}
+	for _, s := range seeds {
+		f.Add(s.endpoint, s.body)
+	}
+	dsn := sqltest.DSN(f, sqlstore.SQLite)
+	base, stop := startServe(f, append(demoArgs(f, dsn), "--live=false")...)
+	f.Cleanup(func() { stop() })
+	token := signIn(f, base, dsn, "fuzz-dispatcher", zhufang.RoleDispatcher)
+	var inc struct{ ID int64 }
+	if code := postJSON(f, base+"/api/v1/incidents", `{"source":"call_110","address":"梅湾路","position":[111.6015,26.4372],
+		"category":"200100","description":"有人打架"}`, &inc); code != 201 {
+		f.Fatalf("intake: %d", code)
+	}
+	var units struct{ Units []struct{ ID int64 } }
+	getJSON(f, base+"/api/v1/units", &units)
+	if len(units.Units) == 0 {
+		f.Fatal("no units")
+	}
+	unit := units.Units[0].ID
+	// An assignment for the step endpoint to work on.
+	var a struct{ ID int64 }
+	if code := postJSON(f, fmt.Sprintf("%s/api/v1/incidents/%d/assignments", base, inc.ID), fmt.Sprintf(`{"unit_id":%d}`, unit), &a); code != 201 {
+		f.Fatalf("assign: %d", code)
+	}
+	targets := []string{
+		fmt.Sprintf("/api/v1/incidents/%d/transitions", inc.ID),
+		fmt.Sprintf("/api/v1/incidents/%d/lane", inc.ID),
+		fmt.Sprintf("/api/v1/incidents/%d/assignments", inc.ID),
+		fmt.Sprintf("/api/v1/assignments/%d/transitions", a.ID),
+		fmt.Sprintf("/api/v1/units/%d/status", unit),
+	}
+	state := func(t *testing.T) string {
+		var b strings.Builder
+		for _, p := range []string{fmt.Sprintf("/api/v1/incidents/%d", inc.ID), fmt.Sprintf("/api/v1/incidents/%d/assignments", inc.ID),
+			fmt.Sprintf("/api/v1/units/%d", unit)} {
+			req, _ := http.NewRequest(http.MethodGet, base+p, nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			b.Write(body)
+		}
+		return b.String()
+	}
+	f.Fuzz(func(t *testing.T, endpoint uint8, body string) {
+		target := targets[int(endpoint)%len(targets)]
+		before := state(t)
+		req, _ := http.NewRequest(http.MethodPost, base+target, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode >= 500 {
+			t.Fatalf("POST %s %q: %d %s", target, body, res.StatusCode, out)
+		}
+		if res.StatusCode < 300 {
+			return
+		}
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		if json.Unmarshal(out, &e) != nil || e.Error.Code == "" || e.Error.Message == "" {
+			t.Fatalf("POST %s %q: %d without a JSON error: %s", target, body, res.StatusCode, out)
+		}
+		if after := state(t); !bytes.Equal([]byte(before), []byte(after)) {
+			t.Fatalf("POST %s %q was refused (%d %s) but changed:\n%s\n---\n%s", target, body, res.StatusCode, e.Error.Message, before, after)
+		}
+	})
+}
