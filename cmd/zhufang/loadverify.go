@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"zhufang"
+)
+
+// runVerify is load --verify: read the record, then check it.
+func runVerify(ctx context.Context, cfg Config, urls []string, path string, stdout, stderr io.Writer) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return zhufang.Errorf(zhufang.ENOTFOUND, "record file %s does not exist", path)
+	}
+	if err != nil {
+		return zhufang.Errorf(zhufang.EINVALID, "cannot read the record file: %v", err)
+	}
+	records, err := readLoadRecords(f, path)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	creds, err := provisionLoad(ctx, cfg.DB, urls, 0)
+	if creds.Username != "" {
+		defer retireQuietly(ctx, cfg.DB, creds, stderr)
+	}
+	if err != nil {
+		return err
+	}
+	rep, err := verifyLoad(ctx, urls, creds.Session, records)
+	if err != nil {
+		return err
+	}
+	if cfg.JSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	}
+	if err := rep.err(); err != nil {
+		return err
+	}
+	if !cfg.JSON {
+		fmt.Fprintf(stdout, "%d acknowledged incidents, all present with their history\n", rep.Incidents)
+	}
+	return nil
+}
+
+// verifyReport is what verifyLoad found.
+type verifyReport struct {
+	Incidents int        `json:"incidents"` // distinct incidents in the record
+	Present   int        `json:"present"`   // stored with every recorded state
+	Lost      []loadLoss `json:"lost"`
+	Unchecked int        `json:"unchecked"` // no node answered for them
+}
+
+// loadLoss is an acknowledged incident the servers no longer have whole.
+type loadLoss struct {
+	ID     int64  `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// err says what was lost or left unchecked, or nil.
+func (r verifyReport) err() error {
+	if n := len(r.Lost); n > 0 {
+		var reasons []string
+		for _, l := range r.Lost[:min(n, 3)] {
+			reasons = append(reasons, l.Reason)
+		}
+		more := ""
+		if n > 3 {
+			more = "; …"
+		}
+		return zhufang.Errorf(zhufang.ENOTFOUND, "%d of %d acknowledged incidents lost: %s%s", n, r.Incidents, strings.Join(reasons, "; "), more)
+	}
+	if r.Unchecked > 0 {
+		return zhufang.Errorf(zhufang.EUNAVAILABLE, "%d of %d acknowledged incidents could not be checked: no --url answered", r.Unchecked, r.Incidents)
+	}
+	return nil
+}
+
+// verifyLoad checks every recorded incident against the API: it must exist,
+// received when the record says, with every recorded state in its stored
+// history in order. Each is asked of the URLs in turn until one answers. The
+// error is for a check that could not be made (the session refused, ctx
+// ended); losses are in the report.
+func verifyLoad(ctx context.Context, urls []string, token string, records []loadRecord) (verifyReport, error) {
+	recs := mergeLoadRecords(records)
+	rep := verifyReport{Incidents: len(recs), Lost: []loadLoss{}}
+	client := newLoadClient()
+	defer client.CloseIdleConnections()
+	type result struct {
+		reason   string
+		answered bool
+		err      error
+	}
+	results := make([]result, len(recs))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for i := range jobs {
+				r := &results[i]
+				r.reason, r.answered, r.err = checkLoadIncident(ctx, client, urls, token, recs[i])
+			}
+		})
+	}
+	for i := range recs {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	for i, r := range results {
+		if f, ok := errors.AsType[*loadFailure](r.err); ok && (f.Status == http.StatusUnauthorized || f.Status == http.StatusForbidden) {
+			return rep, zhufang.Errorf(zhufang.EUNAUTHORIZED, "a node refused the session: %s", f.Detail)
+		}
+		switch {
+		case !r.answered:
+			rep.Unchecked++
+		case r.reason != "":
+			rep.Lost = append(rep.Lost, loadLoss{ID: recs[i].ID, Reason: r.reason})
+		default:
+			rep.Present++
+		}
+	}
+	return rep, ctx.Err()
+}
+
+// checkLoadIncident asks the URLs in turn for one incident until one
+// answers, and returns what is missing ("" for nothing).
+func checkLoadIncident(ctx context.Context, client *http.Client, urls []string, token string, rec loadRecord) (reason string, answered bool, err error) {
+	for _, base := range urls {
+		var got struct {
+			ReceivedAt  time.Time            `json:"received_at"`
+			Transitions []zhufang.Transition `json:"transitions"`
+		}
+		err = loadCall(ctx, client, http.MethodGet, base+"/api/v1/incidents/"+strconv.FormatInt(rec.ID, 10), token, nil, http.StatusOK, &got)
+		f, _ := errors.AsType[*loadFailure](err)
+		switch {
+		case ctx.Err() != nil:
+			return "", false, ctx.Err()
+		case err == nil:
+			stored := make([]zhufang.IncidentState, len(got.Transitions))
+			for i, t := range got.Transitions {
+				stored[i] = t.To
+			}
+			return historyGap(rec, got.ReceivedAt, stored), true, nil
+		case f != nil && f.Status == http.StatusNotFound:
+			return fmt.Sprintf("incident %d does not exist", rec.ID), true, nil
+		case f != nil && (f.Status == http.StatusUnauthorized || f.Status == http.StatusForbidden):
+			return "", false, err
+		}
+	}
+	return "", false, err
+}
+
+// historyGap says how a stored incident falls short of its record: another
+// receipt time (another incident behind the ID), or a recorded state
+// missing from the stored transitions in order. "" means it is whole.
+func historyGap(rec loadRecord, receivedAt time.Time, stored []zhufang.IncidentState) string {
+	if !receivedAt.Equal(rec.ReceivedAt) {
+		return fmt.Sprintf("incident %d was received at %s, the record says %s", rec.ID,
+			receivedAt.Format(time.RFC3339Nano), rec.ReceivedAt.Format(time.RFC3339Nano))
+	}
+	rest := stored
+	for _, s := range rec.States {
+		i := slices.Index(rest, s)
+		if i < 0 {
+			names := make([]string, len(stored))
+			for j, t := range stored {
+				names[j] = string(t)
+			}
+			return fmt.Sprintf("incident %d lacks its %s (stored: %s)", rec.ID, s, strings.Join(names, " → "))
+		}
+		rest = rest[i+1:]
+	}
+	return ""
+}
+
+// mergeLoadRecords keeps one record per incident, the one with the most
+// states (the latest line written), ordered by ID.
+func mergeLoadRecords(records []loadRecord) []loadRecord {
+	byID := map[int64]loadRecord{}
+	for _, r := range records {
+		if old, ok := byID[r.ID]; !ok || len(r.States) >= len(old.States) {
+			byID[r.ID] = r
+		}
+	}
+	out := make([]loadRecord, 0, len(byID))
+	for _, r := range byID {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b loadRecord) int { return int(min(max(a.ID-b.ID, -1), 1)) })
+	return out
+}
+
+// readLoadRecords reads a record file; name is said in errors, with the
+// number of the line that is wrong.
+func readLoadRecords(r io.Reader, name string) ([]loadRecord, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	var out []loadRecord
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		rec, err := parseLoadRecord(b)
+		if err != nil {
+			return nil, zhufang.Errorf(zhufang.EINVALID, "record file %s line %d: %s", name, line, zhufang.ErrorMessage(err))
+		}
+		out = append(out, rec)
+	}
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, zhufang.Errorf(zhufang.EINVALID, "record file %s line %d is longer than 1 MB", name, line+1)
+	} else if err != nil {
+		return nil, zhufang.Errorf(zhufang.EINVALID, "cannot read the record file %s: %v", name, err)
+	}
+	if len(out) == 0 {
+		return nil, zhufang.Errorf(zhufang.EINVALID, "record file %s holds no incidents", name)
+	}
+	return out, nil
+}
+
+// parseLoadRecord reads one line of a record file: one JSON object with a
+// positive id, a receipt time, and states that start at received and
+// follow the incident state machine.
+func parseLoadRecord(b []byte) (loadRecord, error) {
+	var rec loadRecord
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rec); err != nil {
+		return rec, zhufang.Errorf(zhufang.EINVALID, "not a load record: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return rec, zhufang.Errorf(zhufang.EINVALID, "more than one JSON value on the line")
+	}
+	switch {
+	case rec.ID <= 0:
+		return rec, zhufang.Errorf(zhufang.EINVALID, "id must be a positive whole number")
+	case rec.ReceivedAt.IsZero():
+		return rec, zhufang.Errorf(zhufang.EINVALID, "received_at is missing")
+	case len(rec.States) == 0 || rec.States[0] != zhufang.StateReceived:
+		return rec, zhufang.Errorf(zhufang.EINVALID, "states must start with received")
+	}
+	for i := 1; i < len(rec.States); i++ {
+		if !zhufang.CanTransition(rec.States[i-1], rec.States[i]) {
+			return rec, zhufang.Errorf(zhufang.EINVALID, "states: an incident cannot go from %.20q to %.20q", rec.States[i-1], rec.States[i])
+		}
+	}
+	return rec, nil
+}
