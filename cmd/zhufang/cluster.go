@@ -75,11 +75,13 @@ func runCluster(ctx context.Context, args []string, getenv func(string) string, 
 			return usageError{"cluster: " + a + " is the cluster's to set, not a node flag"}
 		}
 	}
-	c := &cluster{stderr: &syncWriter{w: stderr}, restart: restart}
+	// The URLs go to the nodes in their environment, not their arguments,
+	// which any user of the machine can read (ps) with the passwords in them.
+	c := &cluster{stderr: &syncWriter{w: stderr}, restart: restart, env: []string{"ZHUFANG_DB=" + cfg.DB, "ZHUFANG_NATS=" + cfg.NATS}}
 	for i := range nodes {
 		name := "node" + strconv.Itoa(i+1)
 		addr := "127.0.0.1:" + strconv.Itoa(basePort+i)
-		a := []string{"serve", "--addr", addr, "--db", cfg.DB, "--nats", cfg.NATS}
+		a := []string{"serve", "--addr", addr}
 		if cfg.Demo {
 			a = append(a, "--demo")
 		}
@@ -119,6 +121,7 @@ func runCluster(ctx context.Context, args []string, getenv func(string) string, 
 
 // cluster is the running nodes.
 type cluster struct {
+	env     []string // added to each node's environment
 	stderr  io.Writer
 	restart bool
 	mu      sync.Mutex
@@ -140,6 +143,10 @@ func (c *cluster) start(ctx context.Context, n *clusterNode) error {
 	if err != nil {
 		return err
 	}
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, c.env...) // the last of a name wins
 	out, err := cmd.StderrPipe()
 	if err != nil {
 		return err

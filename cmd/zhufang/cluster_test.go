@@ -473,6 +473,9 @@ func TestClusterCommand(t *testing.T) {
 	saved := nodeCommand
 	defer func() { nodeCommand = saved }()
 	nodeCommand = func(args []string) (*exec.Cmd, error) {
+		if strings.Contains(strings.Join(args, " "), dsn) || strings.Contains(strings.Join(args, " "), nurl) {
+			t.Errorf("a node's arguments, which ps shows, carry the database or NATS URL: %q", args)
+		}
 		b, _ := json.Marshal(append(args, "--data", dataDir))
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "ZHUFANG_TEST_MAIN_ARGS="+string(b), "ZHUFANG_DB=", "ZHUFANG_ADDR=")
