@@ -466,6 +466,9 @@ func checkPositionsShared(t *testing.T, dsn, from, to string) {
 // children of the test binary: both serve and answer /readyz, the output
 // names them, and stopping the command stops them.
 func TestClusterCommand(t *testing.T) {
+	if raceDetector {
+		t.Skip("process management only, checked in the pass without the race detector; TestCluster runs nodes under it")
+	}
 	nurl := clusterServices(t)
 	dsn, args := clusterDB(t, nurl, "")
 	var procs []*exec.Cmd
