@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"zhufang"
@@ -18,10 +19,34 @@ type IncidentCount struct {
 	N     int64
 }
 
-// IncidentCounts counts every incident in the database by state and lane,
-// ordered by state then lane.
-func (db *DB) IncidentCounts(ctx context.Context) ([]IncidentCount, error) {
-	rows, err := db.query(ctx, `SELECT state, lane, COUNT(*) FROM incidents GROUP BY state, lane ORDER BY state, lane`)
+// IncidentCounts counts, by state and lane, the incidents still open and
+// the incidents received since since (in whatever state they are now),
+// each ordered by state then lane. Both reads stay small however long the
+// history: open incidents through the index on state, recent ones through
+// the index on received_at. (A count of every incident ever took more than
+// two seconds on the demo's two years in SQLite.)
+func (db *DB) IncidentCounts(ctx context.Context, since time.Time) (open, recent []IncidentCount, err error) {
+	var states []any
+	for _, s := range zhufang.IncidentStates {
+		if !s.Terminal() {
+			states = append(states, string(s))
+		}
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(states)), ", ")
+	if open, err = db.incidentCounts(ctx, `state IN (`+marks+`)`, states...); err != nil {
+		return nil, nil, err
+	}
+	recent, err = db.incidentCounts(ctx, `received_at >= ?`, db.timeArg(since))
+	return open, recent, err
+}
+
+// incidentCounts groups the incidents matching where. The rows are picked
+// in a materialized step first: left to itself, SQLite walks the whole
+// index on state to group without sorting, 0.7 s on the demo's history,
+// instead of the few rows the received_at index finds (2 ms).
+func (db *DB) incidentCounts(ctx context.Context, where string, args ...any) ([]IncidentCount, error) {
+	rows, err := db.query(ctx, `WITH picked AS MATERIALIZED (SELECT state, lane FROM incidents WHERE `+where+`)
+		SELECT state, lane, COUNT(*) FROM picked GROUP BY state, lane ORDER BY state, lane`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -18,9 +18,9 @@ func TestIncidentCounts(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			db, _ := cityDB(t, engine)
-			got, err := db.IncidentCounts(ctx)
-			if err != nil || len(got) != 0 {
-				t.Fatalf("empty database: %v, %v; want no counts", got, err)
+			got, recent, err := db.IncidentCounts(ctx, time.Now().Add(-24*time.Hour))
+			if err != nil || len(got) != 0 || len(recent) != 0 {
+				t.Fatalf("empty database: %v, %v, %v; want no counts", got, recent, err)
 			}
 			var ids []int64
 			for _, lane := range []zhufang.Lane{zhufang.LaneStreet, zhufang.LaneStreet, zhufang.LaneCase, zhufang.LaneStreet} {
@@ -34,17 +34,33 @@ func TestIncidentCounts(t *testing.T) {
 			if _, err := db.TransitionIncident(ctx, ids[0], zhufang.TransitionRequest{To: zhufang.StateDispatched, Actor: "调度员"}); err != nil {
 				t.Fatal(err)
 			}
-			got, err = db.IncidentCounts(ctx)
+			if _, err := db.TransitionIncident(ctx, ids[3], zhufang.TransitionRequest{To: zhufang.StateCancelled, Actor: "调度员"}); err != nil {
+				t.Fatal(err)
+			}
+			received := prepared().ReceivedAt
+			got, recent, err = db.IncidentCounts(ctx, received.Add(-time.Hour))
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := []sqlstore.IncidentCount{
+			want := []sqlstore.IncidentCount{ // the cancelled one has ended
 				{State: zhufang.StateDispatched, Lane: zhufang.LaneStreet, N: 1},
 				{State: zhufang.StateReceived, Lane: zhufang.LaneCase, N: 1},
-				{State: zhufang.StateReceived, Lane: zhufang.LaneStreet, N: 2},
+				{State: zhufang.StateReceived, Lane: zhufang.LaneStreet, N: 1},
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
-				t.Fatalf("counts (-want +got):\n%s", diff)
+				t.Fatalf("open counts (-want +got):\n%s", diff)
+			}
+			wantRecent := []sqlstore.IncidentCount{
+				{State: zhufang.StateCancelled, Lane: zhufang.LaneStreet, N: 1},
+				{State: zhufang.StateDispatched, Lane: zhufang.LaneStreet, N: 1},
+				{State: zhufang.StateReceived, Lane: zhufang.LaneCase, N: 1},
+				{State: zhufang.StateReceived, Lane: zhufang.LaneStreet, N: 1},
+			}
+			if diff := cmp.Diff(wantRecent, recent); diff != "" {
+				t.Fatalf("recent counts (-want +got):\n%s", diff)
+			}
+			if _, recent, err = db.IncidentCounts(ctx, received.Add(time.Hour)); err != nil || len(recent) != 0 {
+				t.Fatalf("received since an hour after them: %v, %v; want none", recent, err)
 			}
 		})
 	}

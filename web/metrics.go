@@ -56,7 +56,8 @@ type StateSource struct {
 // DatabaseState is the part of the cluster's state a scrape reads from the
 // database.
 type DatabaseState struct {
-	Incidents         []IncidentCount
+	Incidents         []IncidentCount // open incidents
+	Recent            []IncidentCount // received in the last 24 hours
 	OutboxUnpublished int64
 	OutboxOldest      time.Time // when the oldest unpublished event was written; zero when none waits
 }
@@ -221,7 +222,9 @@ func oneIf(b bool) float64 {
 // The gauges read from the database.
 var (
 	incidentsDesc = prometheus.NewDesc("zhufang_incidents",
-		"Incidents in the database, by state and lane.", []string{"state", "lane"}, nil)
+		"Open incidents (not yet closed, cancelled, duplicate or redirected), by state and lane.", []string{"state", "lane"}, nil)
+	recentDesc = prometheus.NewDesc("zhufang_incidents_received_24h",
+		"Incidents received in the last 24 hours, by the state they are in now and lane.", []string{"state", "lane"}, nil)
 	outboxDesc = prometheus.NewDesc("zhufang_outbox_unpublished",
 		"Events committed but not yet published to the event bus.", nil, nil)
 	outboxAgeDesc = prometheus.NewDesc("zhufang_outbox_oldest_unpublished_seconds",
@@ -245,6 +248,7 @@ type stateCollector struct {
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- incidentsDesc
+	ch <- recentDesc
 	ch <- outboxDesc
 	ch <- outboxAgeDesc
 	ch <- databaseUpDesc
@@ -259,6 +263,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(databaseUpDesc, prometheus.GaugeValue, 1)
 	for _, ic := range st.Incidents {
 		ch <- prometheus.MustNewConstMetric(incidentsDesc, prometheus.GaugeValue, float64(ic.N), string(ic.State), string(ic.Lane))
+	}
+	for _, ic := range st.Recent {
+		ch <- prometheus.MustNewConstMetric(recentDesc, prometheus.GaugeValue, float64(ic.N), string(ic.State), string(ic.Lane))
 	}
 	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(st.OutboxUnpublished))
 	age := 0.0

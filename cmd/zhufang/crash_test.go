@@ -158,7 +158,14 @@ func checkLoadMetrics(t *testing.T, fams map[string]*dto.MetricFamily, nats bool
 		open += m.GetGauge().GetValue()
 	}
 	if open == 0 {
-		t.Fatal("zhufang_incidents counts nothing")
+		t.Fatal("zhufang_incidents counts no open incident")
+	}
+	var recent float64
+	for _, m := range get("zhufang_incidents_received_24h").Metric {
+		recent += m.GetGauge().GetValue()
+	}
+	if recent < open {
+		t.Fatalf("%.0f incidents received in 24 hours, fewer than the %.0f the load left open", recent, open)
 	}
 	if get("zhufang_position_reports_total").Metric[0].GetCounter().GetValue() == 0 {
 		t.Fatal("no position reports counted during the load")
@@ -176,7 +183,7 @@ func checkLoadMetrics(t *testing.T, fams map[string]*dto.MetricFamily, nats bool
 	if nats && get("zhufang_nats_up").Metric[0].GetGauge().GetValue() != 1 {
 		t.Fatal("zhufang_nats_up is not 1")
 	}
-	t.Logf("/metrics during load: %d families, %d intakes in the histogram, %.0f incidents by state and lane", len(fams), intakes, open)
+	t.Logf("/metrics during load: %d families, %d intakes in the histogram, %.0f open incidents, %.0f received in 24 hours", len(fams), intakes, open, recent)
 }
 
 // TestSigkillSQLite kills a single SQLite node five times under steady

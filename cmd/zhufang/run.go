@@ -400,7 +400,7 @@ func liveJob(ctx context.Context, db *sqlstore.DB, fl *fleet, bus zhufang.EventS
 func newMetrics(db *sqlstore.DB, bus zhufang.EventService, lead *sqlstore.Leadership) *web.Metrics {
 	src := web.StateSource{
 		Database: func(ctx context.Context) (web.DatabaseState, error) {
-			counts, err := db.IncidentCounts(ctx)
+			open, recent, err := db.IncidentCounts(ctx, time.Now().Add(-24*time.Hour))
 			if err != nil {
 				return web.DatabaseState{}, err
 			}
@@ -409,8 +409,11 @@ func newMetrics(db *sqlstore.DB, bus zhufang.EventService, lead *sqlstore.Leader
 				return web.DatabaseState{}, err
 			}
 			st := web.DatabaseState{OutboxUnpublished: n, OutboxOldest: oldest}
-			for _, c := range counts {
+			for _, c := range open {
 				st.Incidents = append(st.Incidents, web.IncidentCount(c))
+			}
+			for _, c := range recent {
+				st.Recent = append(st.Recent, web.IncidentCount(c))
 			}
 			return st, nil
 		},
