@@ -82,6 +82,7 @@ func (db *DB) Lead(ctx context.Context, opt LeaderOptions, job func(ctx context.
 
 // campaign tries for the lock until ctx ends, leading whenever it has it.
 func (db *DB) campaign(ctx context.Context, l *Leadership, opt LeaderOptions, job func(ctx context.Context)) {
+	var warned time.Time // an outage is told every 30 s, not every Retry
 	for ctx.Err() == nil {
 		cctx, cancel := context.WithTimeout(ctx, 4*time.Second)
 		conn, err := pgx.Connect(cctx, db.dsn)
@@ -91,8 +92,9 @@ func (db *DB) campaign(ctx context.Context, l *Leadership, opt LeaderOptions, jo
 			closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 			conn.Close(closeCtx) // lets the lock go, if it is still ours
 			cancel()
-		} else if ctx.Err() == nil {
+		} else if ctx.Err() == nil && time.Since(warned) >= 30*time.Second {
 			opt.Logger.Warn("leader election: cannot reach PostgreSQL", "db", db.where, "err", err)
+			warned = time.Now()
 		}
 		sleep(ctx, opt.Retry)
 	}
