@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql/driver"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -166,4 +167,37 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// Exclusive runs fn while no other node of the cluster runs an Exclusive
+// of the same name: on PostgreSQL under a session advisory lock named by
+// the schema and name, waited for; on SQLite, one node, at once. It is for
+// one-off work at start-up, such as building the demo city, that two
+// nodes starting together must not both do.
+func (db *DB) Exclusive(ctx context.Context, name string, fn func() error) error {
+	if db.engine != Postgres {
+		return fn()
+	}
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return db.translate(err)
+	}
+	defer conn.Close()
+	var key int64
+	if err := conn.QueryRowContext(ctx, `SELECT hashtextextended(current_schema() || '/exclusive/' || $1, 0)`, name).Scan(&key); err != nil {
+		return db.translate(err)
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
+		return db.translate(err)
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1)`, key); err != nil {
+			// The lock is the session's: make sure the session ends with it
+			// rather than going back to the pool still holding it.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	return fn()
 }

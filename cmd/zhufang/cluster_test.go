@@ -544,3 +544,41 @@ func TestClusterCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterDemoOnce starts two nodes with --demo on one empty PostgreSQL
+// database at the same moment: the city is built once, by one of them,
+// and both serve it.
+func TestClusterDemoOnce(t *testing.T) {
+	nurl := clusterServices(t)
+	dsn := sqltest.DSN(t, sqlstore.Postgres)
+	args := []string{"--db", dsn, "--nats", nurl, "--nats-stream", "ZT_DEMO_" + strconv.FormatInt(time.Now().UnixNano()%1e9, 10),
+		"--demo", "--history", "1", "--live=false"}
+	var wg sync.WaitGroup
+	nodes := make([]*procNode, 2)
+	for i := range nodes {
+		wg.Go(func() { nodes[i] = startProcNode(t, fmt.Sprintf("node%d", i+1), freeAddr(t), args...) })
+	}
+	wg.Wait()
+	builds := 0
+	for _, n := range nodes {
+		if n == nil {
+			t.FailNow()
+		}
+		builds += strings.Count(n.logText(), `msg="demo city built"`)
+		if code := getJSON(t, n.url+"/readyz", nil); code != 200 {
+			t.Fatalf("%s /readyz: %d", n.name, code)
+		}
+	}
+	if builds != 1 {
+		t.Fatalf("the demo city was built %d times, want once", builds)
+	}
+	db, err := sqlstore.Open(t.Context(), dsn, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rec, err := db.FindDemoCity(t.Context())
+	if err != nil || rec.HistoryDays != 1 {
+		t.Fatalf("demo city record %+v, %v", rec, err)
+	}
+}

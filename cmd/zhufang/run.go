@@ -513,24 +513,28 @@ func ensureDemo(ctx context.Context, db *sqlstore.DB, cfg Config, logger *slog.L
 	if !cfg.Demo {
 		return nil
 	}
-	empty, err := db.IsEmpty(ctx)
-	if err != nil || !empty {
-		return err
-	}
-	cfg.progress = os.Stderr
-	logger.Info("building the demo city", "seed", cfg.Seed, "db", db.Where(), "history_days", cfg.HistoryDays)
-	built, err := buildDemo(ctx, db, cfg, false)
-	if err != nil {
-		return err
-	}
-	logger.Info("demo city built", "seconds", fmt.Sprintf("%.2f", built.City.Seconds()),
-		"history_incidents", built.Incidents, "history_seconds", fmt.Sprintf("%.2f", built.History.Seconds()))
-	users, err := createDemoUsers(ctx, db)
-	if err != nil {
-		return err
-	}
-	printDemoUsers(stdout, users)
-	return nil
+	// Nodes of a cluster started together with --demo build the city once:
+	// the others wait, then find it built.
+	return db.Exclusive(ctx, "demo", func() error {
+		empty, err := db.IsEmpty(ctx)
+		if err != nil || !empty {
+			return err
+		}
+		cfg.progress = os.Stderr
+		logger.Info("building the demo city", "seed", cfg.Seed, "db", db.Where(), "history_days", cfg.HistoryDays)
+		built, err := buildDemo(ctx, db, cfg, false)
+		if err != nil {
+			return err
+		}
+		logger.Info("demo city built", "seconds", fmt.Sprintf("%.2f", built.City.Seconds()),
+			"history_incidents", built.Incidents, "history_seconds", fmt.Sprintf("%.2f", built.History.Seconds()))
+		users, err := createDemoUsers(ctx, db)
+		if err != nil {
+			return err
+		}
+		printDemoUsers(stdout, users)
+		return nil
+	})
 }
 
 // loadTriage reads the triage rules from path, or gives the shipped ones.
