@@ -11,14 +11,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -63,9 +65,9 @@ type DB struct {
 	// keys are this database's (this schema's) PostgreSQL advisory lock
 	// keys, so that two zhufang schemas on one server never share a lock.
 	keys lockKeys
-	// dsn reaches the PostgreSQL server again, for the leader's own
+	// pgConfig reaches the PostgreSQL server again, for the leader's own
 	// connection outside the pool.
-	dsn string
+	pgConfig *pgx.ConnConfig
 	// beforeCommit, when set by a test, runs between a transaction's
 	// outbox insert and its commit.
 	beforeCommit func()
@@ -204,10 +206,12 @@ func openPostgres(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		return nil, CheckPostgresURL(dsn)
 	}
 	where := fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
-	sdb, err := sql.Open("pgx", dsn)
+	pcfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot open PostgreSQL at "+where, err)
+		return nil, CheckPostgresURL(dsn)
 	}
+	guardSessions(pcfg)
+	sdb := stdlib.OpenDB(*pcfg)
 	sdb.SetMaxOpenConns(20)
 	sdb.SetConnMaxIdleTime(5 * time.Minute)
 	pctx, cancel := context.WithTimeout(ctx, opt.ConnectTimeout)
@@ -227,7 +231,7 @@ func openPostgres(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		return nil, zhufang.WrapError(zhufang.EUNAVAILABLE,
 			fmt.Sprintf("cannot reach PostgreSQL at %s within %s", where, opt.ConnectTimeout), err)
 	}
-	db := &DB{db: sdb, engine: Postgres, where: where, clock: opt.Clock, dsn: dsn}
+	db := &DB{db: sdb, engine: Postgres, where: where, clock: opt.Clock, pgConfig: pcfg}
 	if err := db.queryRow(pctx, `SELECT hashtextextended(current_schema() || '/outbox', 0),
 		hashtextextended(current_schema() || '/relay', 0), hashtextextended(current_schema() || '/leader', 0)`).
 		Scan(&db.keys.outbox, &db.keys.relay, &db.keys.leader); err != nil {
@@ -235,6 +239,30 @@ func openPostgres(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		return nil, db.translate(err)
 	}
 	return db, nil
+}
+
+// guardSessions bounds what a dead or stalled peer can hold: the server
+// drops a connection whose client stopped answering within about 20 s
+// (TCP keepalives) and a transaction left idle for a minute, and no
+// statement waits more than 10 s for a lock, so that a node that froze
+// holding the outbox or audit lock stalls the others for seconds, not
+// hours. The client probes the server the same way. Settings the URL gives
+// itself are kept.
+func guardSessions(cfg *pgx.ConnConfig) {
+	for k, v := range map[string]string{
+		"tcp_keepalives_idle":                 "10",
+		"tcp_keepalives_interval":             "5",
+		"tcp_keepalives_count":                "2",
+		"idle_in_transaction_session_timeout": "60s",
+		"lock_timeout":                        "10s",
+	} {
+		if _, set := cfg.RuntimeParams[k]; !set {
+			cfg.RuntimeParams[k] = v
+		}
+	}
+	d := &net.Dialer{Timeout: cfg.ConnectTimeout,
+		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 10 * time.Second, Interval: 5 * time.Second, Count: 2}}
+	cfg.DialFunc = d.DialContext
 }
 
 // CheckPostgresURL reports whether dsn is a PostgreSQL URL that can be
@@ -420,6 +448,8 @@ func (db *DB) translate(err error) error {
 			return zhufang.WrapError(zhufang.EINVALID, "the record breaks a rule of the database", err)
 		case "40P01", "40001":
 			return zhufang.WrapError(zhufang.ECONFLICT, "another change to the same record came first; try again", err)
+		case "55P03", "25P03":
+			return zhufang.WrapError(zhufang.EUNAVAILABLE, "the database is held by a stalled change; nothing was stored, try again", err)
 		}
 	}
 	if errors.Is(err, context.Canceled) {

@@ -86,7 +86,7 @@ func (db *DB) campaign(ctx context.Context, l *Leadership, opt LeaderOptions, jo
 	var warned time.Time // an outage is told every 30 s, not every Retry
 	for ctx.Err() == nil {
 		cctx, cancel := context.WithTimeout(ctx, 4*time.Second)
-		conn, err := pgx.Connect(cctx, db.dsn)
+		conn, err := pgx.ConnectConfig(cctx, db.pgConfig.Copy())
 		cancel()
 		if err == nil {
 			db.contend(ctx, conn, l, opt, job)
@@ -187,7 +187,14 @@ func (db *DB) Exclusive(ctx context.Context, name string, fn func() error) error
 	if err := conn.QueryRowContext(ctx, `SELECT hashtextextended(current_schema() || '/exclusive/' || $1, 0)`, name).Scan(&key); err != nil {
 		return db.translate(err)
 	}
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
+	// The wait may be as long as the other node's work: lift the session's
+	// lock timeout for it.
+	if _, err := conn.ExecContext(ctx, `SET lock_timeout = 0`); err != nil {
+		return db.translate(err)
+	}
+	_, err = conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, key)
+	conn.ExecContext(ctx, `RESET lock_timeout`)
+	if err != nil {
 		return db.translate(err)
 	}
 	defer func() {

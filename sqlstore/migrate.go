@@ -132,6 +132,11 @@ func (db *DB) apply(ctx context.Context, m migration) (err error) {
 		}
 	}()
 	if db.engine == Postgres {
+		// Another node's migration may take longer than the session's lock
+		// timeout: wait it out.
+		if _, err := tx.exec(ctx, `SET LOCAL lock_timeout = 0`); err != nil {
+			return err
+		}
 		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(7274661)`); err != nil {
 			return err
 		}
