@@ -159,8 +159,10 @@ func (m *Metrics) attach(s *Server) error {
 // They are operational counts and timings, no personal data, but not for
 // the public. A request is served when it carries Authorization: Bearer
 // with the server's MetricsToken, or when it comes from a loopback address
-// and not through a proxy (no X-Forwarded-For or Forwarded header, as a
-// reverse proxy on the same host would add). Anything else gets 403.
+// and not through a proxy (no Forwarded, Via, X-Real-IP or X-Forwarded-*
+// header, one of which a reverse proxy on the same host adds when set up
+// to tell the client's address). Anything else gets 403; behind a proxy
+// that adds none of them, set the token and keep /metrics off the proxy.
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	if s.Metrics == nil {
 		http.NotFound(w, r)
@@ -182,7 +184,12 @@ func (s *Server) metricsAllowed(r *http.Request) bool {
 			return true
 		}
 	}
-	proxied := r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != ""
+	proxied := false
+	for name := range r.Header { // already canonical: X-Forwarded-For, X-Real-Ip, …
+		if name == "Forwarded" || name == "Via" || name == "X-Real-Ip" || strings.HasPrefix(name, "X-Forwarded-") {
+			proxied = true
+		}
+	}
 	ip := net.ParseIP(clientAddress(r))
 	return ip != nil && ip.IsLoopback() && !proxied
 }

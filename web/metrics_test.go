@@ -184,6 +184,9 @@ func TestMetricsAccess(t *testing.T) {
 		{"the token not as bearer", "10.0.0.5:5000", map[string]string{"Authorization": "scrape-token"}, 403},
 		{"through a proxy on this host", "127.0.0.1:5000", map[string]string{"X-Forwarded-For": "203.0.113.9"}, 403},
 		{"through a proxy, Forwarded", "127.0.0.1:5000", map[string]string{"Forwarded": "for=203.0.113.9"}, 403},
+		{"through a proxy, X-Real-IP", "127.0.0.1:5000", map[string]string{"X-Real-IP": "203.0.113.9"}, 403},
+		{"through a proxy, Via", "127.0.0.1:5000", map[string]string{"Via": "1.1 nginx"}, 403},
+		{"through a proxy, X-Forwarded-Host", "127.0.0.1:5000", map[string]string{"X-Forwarded-Host": "zhufang.example"}, 403},
 		{"through a proxy with the token", "127.0.0.1:5000", map[string]string{"X-Forwarded-For": "203.0.113.9", "Authorization": "Bearer scrape-token"}, 200},
 	}
 	for _, tt := range tests {

@@ -70,8 +70,8 @@ func runCluster(ctx context.Context, args []string, getenv func(string) string, 
 		return usageError{"cluster: --base-port must leave room for the nodes between 1024 and 65535"}
 	}
 	for _, a := range extra {
-		if a == "--addr" || strings.HasPrefix(a, "--addr=") || a == "--db" || strings.HasPrefix(a, "--db=") ||
-			a == "--nats" || strings.HasPrefix(a, "--nats=") {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && (name == "addr" || name == "db" || name == "nats") {
 			return usageError{"cluster: " + a + " is the cluster's to set, not a node flag"}
 		}
 	}
@@ -94,7 +94,7 @@ func runCluster(ctx context.Context, args []string, getenv func(string) string, 
 	if err := c.start(ctx, c.nodes[0]); err != nil {
 		return err
 	}
-	if err := waitReady(ctx, c.nodes[0].url, 10*time.Minute); err != nil {
+	if err := c.waitReady(ctx, c.nodes[0], 10*time.Minute); err != nil {
 		c.stop()
 		return err
 	}
@@ -105,7 +105,7 @@ func runCluster(ctx context.Context, args []string, getenv func(string) string, 
 		}
 	}
 	for _, n := range c.nodes[1:] {
-		if err := waitReady(ctx, n.url, time.Minute); err != nil {
+		if err := c.waitReady(ctx, n, time.Minute); err != nil {
 			c.stop()
 			return err
 		}
@@ -133,11 +133,19 @@ type cluster struct {
 type clusterNode struct {
 	name, url string
 	args      []string
-	cmd       *exec.Cmd
+	cmd       *exec.Cmd     // the node's current process
+	exited    chan struct{} // closed when that process has ended
+	restarts  int
 }
 
+// stopGrace is how long stop waits for the nodes to shut down cleanly
+// before it kills them.
+const stopGrace = 15 * time.Second
+
 // start starts n and watches it: its log lines go to stderr tagged with
-// its name; when it dies it is reported and, with restart, started again.
+// its name; when it dies it is reported and, with restart, started again
+// after a pause that doubles with each restart up to 30 s. Once the
+// cluster is stopping it starts nothing.
 func (c *cluster) start(ctx context.Context, n *clusterNode) error {
 	cmd, err := nodeCommand(n.args)
 	if err != nil {
@@ -147,16 +155,23 @@ func (c *cluster) start(ctx context.Context, n *clusterNode) error {
 		cmd.Env = os.Environ()
 	}
 	cmd.Env = append(cmd.Env, c.env...) // the last of a name wins
+	setDeathSignal(cmd)                 // a node does not outlive a cluster killed outright
 	out, err := cmd.StderrPipe()
 	if err != nil {
 		return err
 	}
 	cmd.Stdout = &prefixWriter{prefix: "[" + n.name + "] ", w: c.stderr}
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		return fmt.Errorf("%s: the cluster is stopping", n.name)
+	}
 	if err := cmd.Start(); err != nil {
+		c.mu.Unlock()
 		return fmt.Errorf("start %s: %w", n.name, err)
 	}
-	c.mu.Lock()
-	n.cmd = cmd
+	exited := make(chan struct{})
+	n.cmd, n.exited = cmd, exited
 	c.mu.Unlock()
 	c.wg.Go(func() {
 		sc := bufio.NewScanner(out)
@@ -164,35 +179,81 @@ func (c *cluster) start(ctx context.Context, n *clusterNode) error {
 		for sc.Scan() {
 			fmt.Fprintf(c.stderr, "[%s] %s\n", n.name, sc.Text())
 		}
+		io.Copy(io.Discard, out) // past a line too long to scan: keep draining, or the node blocks
 		err := cmd.Wait()
+		close(exited)
 		c.mu.Lock()
 		stopped := c.stopped
+		n.restarts++
+		pause := min(time.Second<<min(n.restarts-1, 5), 30*time.Second)
 		c.mu.Unlock()
 		if stopped {
 			return
 		}
 		fmt.Fprintf(c.stderr, "[cluster] %s exited: %v\n", n.name, err)
-		if c.restart && ctx.Err() == nil {
-			time.Sleep(time.Second)
-			if err := c.start(ctx, n); err != nil {
-				fmt.Fprintf(c.stderr, "[cluster] %s: %v\n", n.name, err)
-			}
+		if !c.restart {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
+		if err := c.start(ctx, n); err != nil {
+			fmt.Fprintf(c.stderr, "[cluster] %s: %v\n", n.name, err)
 		}
 	})
 	return nil
 }
 
-// stop asks every node to stop, as a service manager would, and waits.
+// stop asks every node to stop, as a service manager would, waits up to
+// stopGrace, then kills those still running.
 func (c *cluster) stop() {
+	c.signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(stopGrace):
+		fmt.Fprintf(c.stderr, "[cluster] nodes still running after %s: killing them\n", stopGrace)
+		c.signal(syscall.SIGKILL)
+		<-done
+	}
+}
+
+// signal marks the cluster stopping and sends sig to every node.
+func (c *cluster) signal(sig syscall.Signal) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.stopped = true
 	for _, n := range c.nodes {
 		if n.cmd != nil && n.cmd.Process != nil {
-			n.cmd.Process.Signal(syscall.SIGTERM)
+			n.cmd.Process.Signal(sig)
 		}
 	}
+}
+
+// waitReady waits until n serves, and fails as soon as its process ends.
+func (c *cluster) waitReady(ctx context.Context, n *clusterNode, within time.Duration) error {
+	c.mu.Lock()
+	exited := n.exited
 	c.mu.Unlock()
-	c.wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-exited:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err := waitReady(ctx, n.url, within)
+	select {
+	case <-exited:
+		return fmt.Errorf("%s ended before it was ready (its log is above)", n.name)
+	default:
+		return err
+	}
 }
 
 // waitReady waits until url's /readyz answers 200.

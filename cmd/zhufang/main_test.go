@@ -113,6 +113,7 @@ func TestCommandLine(t *testing.T) {
 		{"cluster on sqlite", []string{"cluster", "--db", dir + "/c.db", "--nats", "nats://127.0.0.1:4222"}, 2, "--db must be a postgres:// URL", ""},
 		{"cluster without nats", []string{"cluster", "--db", "postgres://u@127.0.0.1/x", "--nats", ""}, 2, "--nats is required", ""},
 		{"cluster of none", []string{"cluster", "--db", "postgres://u@127.0.0.1/x", "--nats", "nats://127.0.0.1:4222", "--nodes", "0"}, 2, "--nodes must be from 1 to 16", ""},
+		{"cluster node db", []string{"cluster", "--db", "postgres://u@127.0.0.1/x", "--nats", "nats://127.0.0.1:4222", "--", "-db=x.db"}, 2, "-db=x.db is the cluster's to set", ""},
 		{"cluster node addr", []string{"cluster", "--db", "postgres://u@127.0.0.1/x", "--nats", "nats://127.0.0.1:4222", "--", "--addr", ":1"}, 2, "--addr is the cluster's to set", ""},
 		{"stale too short", []string{"serve", "--stale-after", "1s"}, 2, "--stale-after must be", ""},
 		{"keyword settings", []string{"migrate", "--db", "host=localhost dbname=x"}, 2, "write them as a postgres:// URL", ""},

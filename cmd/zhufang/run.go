@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"zhufang"
@@ -324,9 +325,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	rctx, stopBackground := context.WithCancel(context.Background())
 	relay := db.StartRelay(rctx, bus, logger)
 	var background sync.WaitGroup
-	// The relay, the leader's jobs and the fleet's last snapshot finish
-	// before the bus and the database close.
-	defer func() { stopBackground(); <-relay.Done(); background.Wait() }()
+	// The leader's jobs and the fleet's last snapshot finish, then the relay
+	// publishes what they wrote on their way out, before the bus and the
+	// database close.
+	defer func() {
+		stopBackground()
+		background.Wait()
+		<-relay.Done()
+		dctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := relay.Drain(dctx); err != nil {
+			logger.Warn("outbox relay: events left for the next start or another node", "err", err)
+		}
+	}()
 	fl, err := newFleet(ctx, db, cfg.StaleAfter, logger)
 	if err != nil {
 		return err
@@ -339,12 +350,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	}
-	var metrics *web.Metrics
+	// The metrics exist before the leader's jobs start; whether this node
+	// leads is read through lead once it is set.
+	var lead atomic.Pointer[sqlstore.Leadership]
+	metrics := newMetrics(db, bus, func() bool { l := lead.Load(); return l != nil && l.Leading() })
 	watcher := &watch.Watcher{Store: db, Events: bus, Clock: zhufang.SystemClock{}, Logger: logger, MaxSleep: 15 * time.Second,
 		Raised: func(b zhufang.Breach) { metrics.BreachRaised(b.Stage) }}
 	// The jobs that must run once per cluster run on its leader; SQLite's
 	// one node always leads.
-	lead := db.Lead(rctx, sqlstore.LeaderOptions{Logger: logger}, func(ctx context.Context) {
+	leadership := db.Lead(rctx, sqlstore.LeaderOptions{Logger: logger}, func(ctx context.Context) {
 		var jobs sync.WaitGroup
 		jobs.Go(func() { watcher.Run(ctx) })
 		jobs.Go(func() { fl.snapshot(ctx, 10*time.Second) }) // saves once more when stopped
@@ -353,8 +367,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		jobs.Wait()
 	})
-	background.Go(func() { <-lead.Done() })
-	metrics = newMetrics(db, bus, lead)
+	lead.Store(leadership)
+	background.Go(func() { <-leadership.Done() })
 	plans, err := postureService(ctx, db, zones)
 	if err != nil {
 		return err
@@ -397,7 +411,7 @@ func liveJob(ctx context.Context, db *sqlstore.DB, fl *fleet, bus zhufang.EventS
 // newMetrics gives the node's Prometheus metrics, reading incident counts
 // and the outbox lag from db at scrape time, the NATS connection's health
 // when there is one, and whether this node leads.
-func newMetrics(db *sqlstore.DB, bus zhufang.EventService, lead *sqlstore.Leadership) *web.Metrics {
+func newMetrics(db *sqlstore.DB, bus zhufang.EventService, leading func() bool) *web.Metrics {
 	src := web.StateSource{
 		Database: func(ctx context.Context) (web.DatabaseState, error) {
 			open, recent, err := db.IncidentCounts(ctx, time.Now().Add(-24*time.Hour))
@@ -417,7 +431,7 @@ func newMetrics(db *sqlstore.DB, bus zhufang.EventService, lead *sqlstore.Leader
 			}
 			return st, nil
 		},
-		Leader: lead.Leading,
+		Leader: leading,
 	}
 	if h, ok := bus.(interface{ Healthy() error }); ok {
 		src.NATS = func() bool { return h.Healthy() == nil }
