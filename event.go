@@ -37,10 +37,10 @@ type EventService interface {
 	Subscribe() (<-chan Event, func())
 }
 
-// EventLog reads back events already published, so a console that lost its
+// EventLog reads back committed events, so a console that lost its
 // connection can resume where it stopped.
 type EventLog interface {
-	// FindEventsSince returns up to limit published events with IDs above
-	// after, oldest first.
+	// FindEventsSince returns up to limit committed events with IDs above
+	// after, oldest first, whether or not the relay has published them yet.
 	FindEventsSince(ctx context.Context, after int64, limit int) ([]Event, error)
 }

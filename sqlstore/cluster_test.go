@@ -270,3 +270,31 @@ func TestStalledWriterBounded(t *testing.T) {
 		t.Fatalf("%d events in the outbox (%v), want the stalled write's alone", n, err)
 	}
 }
+
+// TestReplayUnpublished: a console resuming reads every committed event,
+// including one the relay has not marked published yet (it may already
+// have gone out on the bus, before the console joined).
+func TestReplayUnpublished(t *testing.T) {
+	for _, engine := range sqltest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			ctx := context.Background()
+			db := sqltest.Open(t, engine, sqlstore.Options{})
+			for i := range 3 {
+				if err := db.WriteEvent(ctx, "test.replay", map[string]int{"i": i}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			events, err := db.FindEventsSince(ctx, 0, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(events) != 3 || events[0].ID >= events[1].ID || events[1].ID >= events[2].ID {
+				t.Fatalf("replayed %+v, want the 3 committed events in order", events)
+			}
+			after, err := db.FindEventsSince(ctx, events[0].ID, 10)
+			if err != nil || len(after) != 2 || after[0].ID != events[1].ID {
+				t.Fatalf("after the first: %+v, %v", after, err)
+			}
+		})
+	}
+}

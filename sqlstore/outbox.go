@@ -118,14 +118,19 @@ func (r *Relay) batch(ctx context.Context, limit int) (int, error) {
 
 var _ zhufang.EventLog = (*DB)(nil)
 
-// FindEventsSince reads published events back from the outbox, which
-// keeps them after publishing for exactly this.
+// FindEventsSince reads committed events back from the outbox, which
+// keeps them after publishing for exactly this. Events not yet marked
+// published are included: the relay publishes a batch before it marks it,
+// and a console that joined the live stream just after the publish and
+// replayed just before the mark would otherwise never see those events.
+// IDs follow commit order, so every committed event is safe to send; the
+// live copy that may follow is dropped by its ID.
 func (db *DB) FindEventsSince(ctx context.Context, after int64, limit int) ([]zhufang.Event, error) {
 	if limit <= 0 || limit > 5000 {
 		limit = 1000
 	}
 	rows, err := db.query(ctx, `SELECT id, topic, payload, created_at FROM outbox
-		WHERE id > ? AND published_at IS NOT NULL ORDER BY id LIMIT ?`, after, limit)
+		WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
 	}
