@@ -24,6 +24,9 @@ import (
 // stored with its history, that dead and failing nodes in the URL list
 // cost only their own requests, and that verify catches lost incidents.
 func TestLoadServer(t *testing.T) {
+	if raceDetector {
+		t.Skip("the load tool is checked in the pass without the race detector (here and in the SIGKILL tests); the race pass is CI's longest")
+	}
 	dsn := filepath.Join(t.TempDir(), "load.db")
 	base, stop := startServe(t, demoArgs(t, dsn)...)
 	defer func() {
