@@ -14,6 +14,20 @@ import (
 	"zhufang/sqlstore/sqltest"
 )
 
+// fuzzServer serves the demo city on SQLite for a fuzz test, signs a
+// dispatcher in and takes one incident, for the targets to work on.
+func fuzzServer(f *testing.F) (base, token string, inc struct{ ID int64 }) {
+	dsn := sqltest.DSN(f, sqlstore.SQLite)
+	base, stop := startServe(f, append(demoArgs(f, dsn), "--live=false")...)
+	f.Cleanup(func() { stop() })
+	token = signIn(f, base, dsn, "fuzz-dispatcher", zhufang.RoleDispatcher)
+	if code := postJSON(f, base+"/api/v1/incidents", `{"source":"call_110","address":"梅湾路","position":[111.6015,26.4372],
+		"category":"200100","description":"有人打架"}`, &inc); code != 201 {
+		f.Fatalf("intake: %d", code)
+	}
+	return base, token, inc
+}
+
 // FuzzAPIBodies throws arbitrary bodies at the API's write endpoints that
 // take JSON, on a real server and store (the demo city on SQLite): a
 // transition, a lane override, an assignment, an assignment's step and a
@@ -45,15 +59,7 @@ func FuzzAPIBodies(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s.endpoint, s.body)
 	}
-	dsn := sqltest.DSN(f, sqlstore.SQLite)
-	base, stop := startServe(f, append(demoArgs(f, dsn), "--live=false")...)
-	f.Cleanup(func() { stop() })
-	token := signIn(f, base, dsn, "fuzz-dispatcher", zhufang.RoleDispatcher)
-	var inc struct{ ID int64 }
-	if code := postJSON(f, base+"/api/v1/incidents", `{"source":"call_110","address":"梅湾路","position":[111.6015,26.4372],
-		"category":"200100","description":"有人打架"}`, &inc); code != 201 {
-		f.Fatalf("intake: %d", code)
-	}
+	base, token, inc := fuzzServer(f)
 	var units struct{ Units []struct{ ID int64 } }
 	getJSON(f, base+"/api/v1/units", &units)
 	if len(units.Units) == 0 {
@@ -172,15 +178,7 @@ func FuzzAPIQueries(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s.endpoint, s.query)
 	}
-	dsn := sqltest.DSN(f, sqlstore.SQLite)
-	base, stop := startServe(f, append(demoArgs(f, dsn), "--live=false")...)
-	f.Cleanup(func() { stop() })
-	token := signIn(f, base, dsn, "fuzz-dispatcher", zhufang.RoleDispatcher)
-	var inc struct{ ID int64 }
-	if code := postJSON(f, base+"/api/v1/incidents", `{"source":"call_110","address":"梅湾路","position":[111.6015,26.4372],
-		"category":"200100","description":"有人打架"}`, &inc); code != 201 {
-		f.Fatalf("intake: %d", code)
-	}
+	base, token, inc := fuzzServer(f)
 	paths := []string{"/api/v1/incidents", "/api/v1/compliance", "/api/v1/units",
 		fmt.Sprintf("/api/v1/incidents/%d/recommendations", inc.ID), "/api/v1/audit", "/board", "/map"}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
