@@ -38,8 +38,13 @@ func CheckAssignmentTransition(from, to AssignmentState) error {
 	return Errorf(ECONFLICT, "assignment cannot go from %s to %s", from, to)
 }
 
-// Active reports whether the assignment still holds its unit.
-func (s AssignmentState) Active() bool { return s != AssignCleared && s != AssignCancelled }
+// EndedAssignmentStates are the states in which an assignment no longer
+// holds its unit.
+var EndedAssignmentStates = []AssignmentState{AssignCleared, AssignCancelled}
+
+// Active reports whether the assignment still holds its unit: it is in none
+// of EndedAssignmentStates.
+func (s AssignmentState) Active() bool { return !slices.Contains(EndedAssignmentStates, s) }
 
 // unitStatusFor is the unit's status while its assignment is in a state.
 var unitStatusFor = map[AssignmentState]UnitStatus{
@@ -60,6 +65,71 @@ var incidentStateFor = map[AssignmentState]IncidentState{
 // IncidentStateFor returns the incident state an assignment state implies,
 // or "" when it implies none.
 func IncidentStateFor(s AssignmentState) IncidentState { return incidentStateFor[s] }
+
+// AssignmentSteps lists the states an incident in state from passes
+// through, in order, as an assignment reaches s: the first unit sent
+// dispatches the incident, the first to acknowledge acknowledges it,
+// arriving puts it on scene. A step the incident has passed is left out;
+// an incident that has ended takes none.
+func AssignmentSteps(from IncidentState, s AssignmentState) []IncidentState {
+	target := IncidentStateFor(s)
+	if target == "" {
+		return nil
+	}
+	var steps []IncidentState
+	for _, step := range []IncidentState{StateDispatched, StateAcknowledged, StateOnScene} {
+		if CanTransition(from, step) {
+			steps = append(steps, step)
+			from = step
+		}
+		if step == target {
+			break
+		}
+	}
+	return steps
+}
+
+// Released is the state an active assignment ends in when its incident
+// ends: a unit on scene is cleared, one on its way stood down (cancelled).
+func Released(s AssignmentState) AssignmentState {
+	if s == AssignOnScene {
+		return AssignCleared
+	}
+	return AssignCancelled
+}
+
+// CheckAssignable returns ECONFLICT for an incident that has ended: no unit
+// can be sent to it.
+func (inc *Incident) CheckAssignable() error {
+	if inc.State.Terminal() {
+		return Errorf(ECONFLICT, "incident %d is %s; no unit can be sent", inc.ID, inc.State)
+	}
+	return nil
+}
+
+// Assignment roles.
+const (
+	AssignmentPrimary        = "primary"         // a police unit
+	AssignmentFirstResponder = "first_responder" // the guard team sent beside it (警保联动)
+)
+
+// Validate checks a new assignment, filling in the primary role when none
+// is given.
+func (a *Assignment) Validate() error {
+	if a.IncidentID <= 0 || a.UnitID <= 0 {
+		return Errorf(EINVALID, "an assignment needs an incident and a unit")
+	}
+	if a.Role == "" {
+		a.Role = AssignmentPrimary
+	}
+	if a.Role != AssignmentPrimary && a.Role != AssignmentFirstResponder {
+		return Errorf(EINVALID, "assignment role %q must be primary or first_responder", a.Role)
+	}
+	if a.ETA < 0 || a.ETA > 24*time.Hour {
+		return Errorf(EINVALID, "eta must be between 0 and a day")
+	}
+	return checkActor("assigned_by", a.AssignedBy)
+}
 
 // Assignment is one unit sent to one incident (处警单).
 type Assignment struct {

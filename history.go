@@ -27,6 +27,18 @@ type DemoCity struct {
 	BuiltAt     time.Time `json:"built_at"`
 }
 
+// Validate checks the record: an anchor day that is a date, and a history
+// of no negative length.
+func (d DemoCity) Validate() error {
+	if _, err := d.Anchor(); err != nil {
+		return err
+	}
+	if d.HistoryDays < 0 {
+		return Errorf(EINVALID, "history days must not be negative")
+	}
+	return nil
+}
+
 // Anchor returns AnchorDay as midnight China time.
 func (d DemoCity) Anchor() (time.Time, error) {
 	t, err := time.ParseInLocation(time.DateOnly, d.AnchorDay, ChinaTime)

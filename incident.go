@@ -2,6 +2,8 @@ package zhufang
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -88,10 +90,12 @@ func CheckTransition(from, to IncidentState) error {
 	return Errorf(ECONFLICT, "incident cannot go from %s to %s; from %s it can go to %s", from, to, from, strings.Join(names, ", "))
 }
 
+// TerminalStates are the states that end an incident: the flow's end and
+// its three branches.
+var TerminalStates = []IncidentState{StateClosed, StateCancelled, StateDuplicate, StateRedirected}
+
 // Terminal reports whether the state ends the incident.
-func (s IncidentState) Terminal() bool {
-	return s == StateClosed || s == StateCancelled || s == StateDuplicate || s == StateRedirected
-}
+func (s IncidentState) Terminal() bool { return slices.Contains(TerminalStates, s) }
 
 func knownState(s IncidentState) bool {
 	for _, k := range IncidentStates {
@@ -154,6 +158,86 @@ type Transition struct {
 	Note       string        `json:"note,omitempty"`
 }
 
+// Ground is where the incident lies.
+func (inc *Incident) Ground() Ground {
+	return Ground{BureauID: inc.BureauID, StationID: inc.StationID, CommunityID: inc.CommunityID}
+}
+
+func (inc *Incident) idOrZero() int64 {
+	if inc == nil {
+		return 0
+	}
+	return inc.ID
+}
+
+// Masked returns a copy of the incident with the caller's name and phone
+// masked, for whoever may not see personal data (and for events, which
+// anyone on the incident's ground receives).
+func (inc *Incident) Masked() *Incident {
+	c := *inc
+	c.CallerPhone = MaskPhone(c.CallerPhone)
+	c.CallerName = MaskName(c.CallerName)
+	return &c
+}
+
+// IncidentNumber is the number (接警单编号) of the incident with this ID
+// received at t: J, the day of receipt in China, and the ID.
+func IncidentNumber(receivedAt time.Time, id int64) string {
+	return fmt.Sprintf("J%s%08d", receivedAt.In(ChinaTime).Format("20060102"), id)
+}
+
+// CheckPrepared returns EINVALID for an incident that intake has not
+// prepared (see Intake.Receive), which nothing may store.
+func (inc *Incident) CheckPrepared() error {
+	if inc.State != StateReceived || inc.Triage.Lane == "" || inc.Due.Acknowledge.IsZero() {
+		return Errorf(EINVALID, "incident was not prepared by intake")
+	}
+	return nil
+}
+
+// Apply makes the change r asks for at the given time: it checks the
+// request and the move, sets what the change links (the incident it
+// duplicates, who it was redirected to, its case number) and the state,
+// and returns the transition to record. The caller checks that an
+// incident it duplicates exists and may be seen.
+func (inc *Incident) Apply(r TransitionRequest, at time.Time) (Transition, error) {
+	if err := r.Validate(); err != nil {
+		return Transition{}, err
+	}
+	if err := CheckTransition(inc.State, r.To); err != nil {
+		return Transition{}, err
+	}
+	if r.To == StateDuplicate {
+		if r.DuplicateOf == inc.ID {
+			return Transition{}, Errorf(EINVALID, "an incident cannot duplicate itself")
+		}
+		inc.DuplicateOf = r.DuplicateOf
+	}
+	if r.To == StateRedirected {
+		inc.RedirectedTo = r.RedirectedTo
+	}
+	if r.CaseNumber != "" {
+		inc.CaseNumber = r.CaseNumber
+	}
+	t := Transition{IncidentID: inc.ID, From: inc.State, To: r.To, At: at, Actor: r.Actor, Note: r.Note}
+	inc.State, inc.UpdatedAt = r.To, at
+	return t, nil
+}
+
+// OverrideLane records a dispatcher's change of the incident's lane at the
+// given time; an incident that has ended keeps its lane.
+func (inc *Incident) OverrideLane(lane Lane, by, reason, assignTo string, at time.Time) error {
+	if inc.State.Terminal() {
+		return Errorf(ECONFLICT, "incident %d is %s; its lane can no longer change", inc.ID, inc.State)
+	}
+	tr, err := inc.Triage.Override(lane, by, reason, assignTo)
+	if err != nil {
+		return err
+	}
+	inc.Triage, inc.UpdatedAt = tr, at
+	return nil
+}
+
 // MaxTextRunes bounds free text an outside party may send.
 const MaxTextRunes = 4000
 
@@ -194,8 +278,6 @@ func validPhone(s string) bool {
 	return len(s) >= 3 && len(s) <= 20 && allDigits(s)
 }
 
-// MaskPhone shows the first three and last four digits of a phone number,
-// as 138****5678, for roles that may not see it whole.
 // MaskName keeps a name's first character: 张**.
 func MaskName(n string) string {
 	r := []rune(n)
@@ -205,6 +287,8 @@ func MaskName(n string) string {
 	return string(r[0]) + strings.Repeat("*", len(r)-1)
 }
 
+// MaskPhone shows the first three and last four digits of a phone number,
+// as 138****5678, for roles that may not see it whole.
 func MaskPhone(s string) string {
 	if len(s) <= 7 {
 		return strings.Repeat("*", len(s))
@@ -237,7 +321,7 @@ func (r *TransitionRequest) Validate() error {
 	if !knownState(r.To) {
 		return Errorf(EINVALID, "unknown incident state %q", r.To)
 	}
-	if err := validateActor(r.Actor); err != nil {
+	if err := ValidateActor(r.Actor); err != nil {
 		return err
 	}
 	if !utf8.ValidString(r.Note) || utf8.RuneCountInString(r.Note) > MaxTextRunes {
@@ -255,19 +339,34 @@ func (r *TransitionRequest) Validate() error {
 	return nil
 }
 
-func validateActor(a string) error {
-	if strings.TrimSpace(a) == "" || !utf8.ValidString(a) || utf8.RuneCountInString(a) > 100 {
-		return Errorf(EINVALID, "actor must name who acts, in at most 100 characters")
+// MaxActorRunes bounds the name of who acts, as transitions, assignments
+// and the audit trail record it.
+const MaxActorRunes = 100
+
+// ValidateActor checks the name of who acts: not blank, valid text, at most
+// MaxActorRunes characters.
+func ValidateActor(a string) error { return checkActor("actor", a) }
+
+// checkActor is ValidateActor for a field of another name.
+func checkActor(field, a string) error {
+	if strings.TrimSpace(a) == "" || !utf8.ValidString(a) || utf8.RuneCountInString(a) > MaxActorRunes {
+		return Errorf(EINVALID, "%s must name who acts, in at most %d characters", field, MaxActorRunes)
 	}
 	return nil
 }
 
+// IncidentCreator stores new incidents. Only Intake.Receive calls it:
+// everything else takes reports in through intake.
+type IncidentCreator interface {
+	// CreateIncident stores an incident that intake prepared, in state
+	// received, records the intake transition and sets ID, Number and the
+	// timestamps.
+	CreateIncident(ctx context.Context, inc *Incident, actor string) error
+}
+
 // IncidentService keeps incidents and their history.
 type IncidentService interface {
-	// CreateIncident stores a prepared incident (see Intake.Prepare) in
-	// state received, records the intake transition and sets ID, Number and
-	// the timestamps.
-	CreateIncident(ctx context.Context, inc *Incident, actor string) error
+	IncidentCreator
 	// FindIncidentByID returns ENOTFOUND for an unknown ID.
 	FindIncidentByID(ctx context.Context, id int64) (*Incident, error)
 	FindIncidents(ctx context.Context, f IncidentFilter) ([]*Incident, error)
@@ -283,20 +382,39 @@ type IncidentService interface {
 	OverrideLane(ctx context.Context, id int64, lane Lane, by, reason, assignTo string) (*Incident, error)
 }
 
-// Intake prepares a report for storage: its category checked, its
-// jurisdiction and zone resolved from its position, its lane from the
-// triage rules and its due times from the zone.
+// Intake takes reports in (接警): whatever their source (a 110 call, a
+// walk-in report, a patrol, a drone, an alarm), each goes through the
+// same steps: its category checked, its jurisdiction and zone resolved
+// from its position, its lane from the triage rules, its 1-3-5 due times
+// from the zone, and then it is stored.
 type Intake struct {
 	Categories *Categories
 	Locator    Locator
 	Triage     *Triage
 	Zones      ZoneProfiles
 	Clock      Clock
+	Store      IncidentCreator
 }
 
-// Prepare validates inc and fills in what intake decides. A position
+// Receive takes a report in for actor: it fills in what intake decides and
+// stores the incident, setting its ID and number. A report without a
+// receipt time was received now.
+func (in *Intake) Receive(ctx context.Context, inc *Incident, actor string) error {
+	if in.Store == nil {
+		return Errorf(EINTERNAL, "intake has no store")
+	}
+	if inc.ReceivedAt.IsZero() {
+		inc.ReceivedAt = in.Clock.Now().UTC().Truncate(time.Microsecond)
+	}
+	if err := in.prepare(inc); err != nil {
+		return err
+	}
+	return in.Store.CreateIncident(ctx, inc, actor)
+}
+
+// prepare validates inc and fills in what intake decides. A position
 // outside the city is refused: the city has no unit to send there.
-func (in *Intake) Prepare(inc *Incident) error {
+func (in *Intake) prepare(inc *Incident) error {
 	now := in.Clock.Now()
 	if err := inc.Validate(now); err != nil {
 		return err

@@ -191,6 +191,15 @@ type Community struct {
 	CreatedAt  time.Time     `json:"created_at"`
 }
 
+// CheckOffice returns EINVALID unless the community's police office, which
+// belongs to the station officeStation, is of the community's own station.
+func (c *Community) CheckOffice(officeStation int64) error {
+	if officeStation != c.StationID {
+		return Errorf(EINVALID, "police office %d belongs to another station than %d", c.OfficeID, c.StationID)
+	}
+	return nil
+}
+
 // Validate checks the community's own fields.
 func (c *Community) Validate() error {
 	if err := ValidateCountyCode(c.CountyCode); err != nil {

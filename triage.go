@@ -20,6 +20,17 @@ const (
 	LaneAssign  Lane = "assign"  // 分流指派
 )
 
+// Lanes lists the four lanes in the order of 一统三分.
+var Lanes = []Lane{LaneStreet, LaneCase, LaneDispute, LaneAssign}
+
+// CheckLane returns EINVALID for a lane that is not one of Lanes.
+func CheckLane(l Lane) error {
+	if slices.Contains(Lanes, l) {
+		return nil
+	}
+	return Errorf(EINVALID, "lane %q must be street, case, dispute or assign", l)
+}
+
 // TriageResult is the lane an incident was put in and why.
 type TriageResult struct {
 	Lane Lane `json:"lane"`
@@ -201,9 +212,7 @@ func parseRule(line string, n int) (TriageRule, error) {
 		return bad("a rule needs an ID and a lane")
 	}
 	r := TriageRule{ID: f[0], Lane: Lane(f[1]), Reason: strings.TrimSpace(reason), Line: n}
-	switch r.Lane {
-	case LaneStreet, LaneCase, LaneDispute, LaneAssign:
-	default:
+	if CheckLane(r.Lane) != nil {
 		return bad("lane %q must be street, case, dispute or assign", f[1])
 	}
 	for _, c := range f[2:] {
@@ -270,13 +279,11 @@ func parseRule(line string, n int) (TriageRule, error) {
 // Override changes the lane of a triaged incident, keeping what the rules
 // said.
 func (r TriageResult) Override(lane Lane, by, reason, assignTo string) (TriageResult, error) {
-	switch lane {
-	case LaneStreet, LaneCase, LaneDispute, LaneAssign:
-	default:
-		return r, Errorf(EINVALID, "lane %q must be street, case, dispute or assign", lane)
+	if err := CheckLane(lane); err != nil {
+		return r, err
 	}
-	if strings.TrimSpace(by) == "" {
-		return r, Errorf(EINVALID, "an override must name the dispatcher")
+	if err := checkActor("an override", by); err != nil {
+		return r, err
 	}
 	if lane == LaneAssign && assignTo == "" {
 		assignTo = "station"

@@ -78,9 +78,26 @@ func CheckUnitTransition(from, to UnitStatus) error {
 	return Errorf(ECONFLICT, "unit cannot go from %s to %s; from %s it can go to %s", from, to, from, strings.Join(names, ", "))
 }
 
-// Recommendable reports whether a unit in this status can be sent to a new
+// SendableStatuses are the statuses in which a unit can be sent to a new
 // incident: available, or returning from one.
+var SendableStatuses = []UnitStatus{UnitAvailable, UnitReturning}
+
+// Recommendable reports whether a unit in this status can be sent to a new
+// incident (one of SendableStatuses).
 func (s UnitStatus) Recommendable() bool { return s == UnitAvailable || s == UnitReturning }
+
+// CheckUnitStatusChange returns an error unless a unit may be set from one
+// status to another outside an assignment: the move must be legal, and a
+// unit on an assignment moves only with it.
+func CheckUnitStatusChange(id int64, from, to UnitStatus, onAssignment bool) error {
+	if err := CheckUnitTransition(from, to); err != nil {
+		return err
+	}
+	if onAssignment {
+		return Errorf(ECONFLICT, "unit %d is on an assignment; advance the assignment instead", id)
+	}
+	return nil
+}
 
 // Capabilities a unit may have.
 const (

@@ -185,8 +185,22 @@ func (u *User) Validate() error {
 	if u.Lang == "" {
 		u.Lang = Languages[0]
 	}
-	if !slices.Contains(Languages, u.Lang) {
-		return Errorf(EINVALID, "language %q is not one of zh, en", u.Lang)
+	return CheckLanguage(u.Lang)
+}
+
+// CheckLanguage returns EINVALID for a language the console does not speak.
+func CheckLanguage(lang string) error {
+	if !slices.Contains(Languages, lang) {
+		return Errorf(EINVALID, "language %q is not one of zh, en", lang)
+	}
+	return nil
+}
+
+// CheckActive returns EFORBIDDEN for a disabled account, which may not
+// sign in or hold a session.
+func (u *User) CheckActive() error {
+	if u.Disabled {
+		return Errorf(EFORBIDDEN, "this account is disabled")
 	}
 	return nil
 }
@@ -328,6 +342,52 @@ func Authorize(ctx context.Context, p Permission) error {
 		return nil
 	}
 	return Errorf(EFORBIDDEN, "this credential may not do this")
+}
+
+// AuthorizeSelf returns EFORBIDDEN unless the context's actor is the user
+// userID or may manage users (or is the system); what names the action for
+// the message, as "change your language".
+func AuthorizeSelf(ctx context.Context, userID int64, what string) error {
+	a := ActorFromContext(ctx)
+	if a == nil || a.User != nil && (a.User.ID == userID || a.User.Can(PermManageUsers)) {
+		return nil
+	}
+	return Errorf(EFORBIDDEN, "you may %s only for yourself", what)
+}
+
+// AuthorizeSystem returns EFORBIDDEN unless the context carries no actor:
+// what only the system's own tools do (importing a city's history), never a
+// user or a device.
+func AuthorizeSystem(ctx context.Context, what string) error {
+	if ActorFromContext(ctx) != nil {
+		return Errorf(EFORBIDDEN, "%s is done by the system only", what)
+	}
+	return nil
+}
+
+// Sees reports whether the context's actor may see a record on ground g:
+// the system sees everything, a user their scope's ground, a device no
+// ground (only its own unit, which its reads check by ID).
+func Sees(ctx context.Context, g Ground) bool {
+	s := ScopeFromContext(ctx)
+	return s != nil && s.Covers(g.BureauID, g.StationID, g.CommunityID)
+}
+
+// AuthorizeIncident returns an error unless the context's actor may take
+// this kind of action on the incident. An incident off a user's ground is
+// reported as not existing, before the role is checked, so that a role
+// without the permission cannot tell the two apart (nor probe IDs).
+func AuthorizeIncident(ctx context.Context, p Permission, inc *Incident) error {
+	if a := ActorFromContext(ctx); a != nil && a.User != nil && !Sees(ctx, inc.Ground()) {
+		return IncidentNotFound(inc.ID)
+	}
+	return Authorize(ctx, p)
+}
+
+// IncidentNotFound is how an incident that does not exist, or is off the
+// actor's ground, is reported: the same way.
+func IncidentNotFound(id int64) error {
+	return Errorf(ENOTFOUND, "incident %d does not exist", id)
 }
 
 // ScopeFromContext returns the ground the actor may see: the city for the

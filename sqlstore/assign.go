@@ -55,7 +55,7 @@ func scanAssignment(sc interface{ Scan(...any) error }) (*zhufang.Assignment, er
 // dispatchers assigning one unit at once exactly one succeeds, the other
 // gets ECONFLICT. A received incident becomes dispatched.
 func (db *DB) Assign(ctx context.Context, a *zhufang.Assignment) error {
-	if err := validateAssignment(a); err != nil {
+	if err := a.Validate(); err != nil {
 		return err
 	}
 	tx, err := db.begin(ctx)
@@ -67,17 +67,18 @@ func (db *DB) Assign(ctx context.Context, a *zhufang.Assignment) error {
 	if err != nil {
 		return err
 	}
-	if err := authorizeIncident(ctx, zhufang.PermAssign, inc); err != nil {
+	if err := zhufang.AuthorizeIncident(ctx, zhufang.PermAssign, inc); err != nil {
 		return err
 	}
-	if inc.State.Terminal() {
-		return zhufang.Errorf(zhufang.ECONFLICT, "incident %d is %s; no unit can be sent", a.IncidentID, inc.State)
+	if err := inc.CheckAssignable(); err != nil {
+		return err
 	}
 	if err := tx.unitVisible(ctx, a.UnitID); err != nil {
 		return err
 	}
-	res, err := tx.exec(ctx, `UPDATE units SET status = 'dispatched', updated_at = ? WHERE id = ? AND status IN ('available', 'returning')`,
-		db.timeArg(tx.now), a.UnitID)
+	status := zhufang.UnitStatusFor(zhufang.AssignAssigned)
+	res, err := tx.exec(ctx, `UPDATE units SET status = ?, updated_at = ? WHERE id = ? AND status IN `+sendableStatuses,
+		string(status), db.timeArg(tx.now), a.UnitID)
 	if err != nil {
 		return err
 	}
@@ -94,7 +95,7 @@ func (db *DB) Assign(ctx context.Context, a *zhufang.Assignment) error {
 	if err := tx.followIncident(ctx, inc, zhufang.AssignAssigned, a.AssignedBy); err != nil {
 		return err
 	}
-	if err := tx.addEvent(ctx, zhufang.TopicAssignment, map[string]any{"assignment": a, "unit_status": zhufang.UnitDispatched}); err != nil {
+	if err := tx.addEvent(zhufang.AssignmentChanged{Ground: inc.Ground(), Assignment: *a, UnitStatus: status}); err != nil {
 		return err
 	}
 	if err := tx.audit(ctx, zhufang.AuditAssign, incidentRecord(a.IncidentID), "unit "+itoa(a.UnitID)+" as "+a.Role); err != nil {
@@ -103,56 +104,27 @@ func (db *DB) Assign(ctx context.Context, a *zhufang.Assignment) error {
 	return tx.commit()
 }
 
-func validateAssignment(a *zhufang.Assignment) error {
-	if a.IncidentID <= 0 || a.UnitID <= 0 {
-		return zhufang.Errorf(zhufang.EINVALID, "an assignment needs an incident and a unit")
-	}
-	if a.Role == "" {
-		a.Role = "primary"
-	}
-	if a.Role != "primary" && a.Role != "first_responder" {
-		return zhufang.Errorf(zhufang.EINVALID, "assignment role %q must be primary or first_responder", a.Role)
-	}
-	if a.ETA < 0 || a.ETA > 24*time.Hour {
-		return zhufang.Errorf(zhufang.EINVALID, "eta must be between 0 and a day")
-	}
-	if a.AssignedBy == "" || len(a.AssignedBy) > 100 {
-		return zhufang.Errorf(zhufang.EINVALID, "assigned_by must name the dispatcher")
-	}
-	return nil
-}
-
-// followIncident moves the incident as far as the assignment state implies,
-// recording the transitions on the way: the first unit to acknowledge
-// acknowledges the incident; arriving puts it on scene.
+// followIncident records the steps the incident takes as an assignment
+// reaches s (zhufang.AssignmentSteps), each in an UPDATE that names the
+// state it expects.
 func (tx *Tx) followIncident(ctx context.Context, inc *zhufang.Incident, s zhufang.AssignmentState, actor string) error {
-	target := zhufang.IncidentStateFor(s)
-	if target == "" {
-		return nil
-	}
-	path := []zhufang.IncidentState{zhufang.StateDispatched, zhufang.StateAcknowledged, zhufang.StateOnScene}
-	for _, step := range path {
-		if zhufang.CanTransition(inc.State, step) {
-			res, err := tx.exec(ctx, `UPDATE incidents SET state = ?, updated_at = ? WHERE id = ? AND state = ?`,
-				string(step), tx.db.timeArg(tx.now), inc.ID, string(inc.State))
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				return zhufang.Errorf(zhufang.ECONFLICT, "incident %d changed meanwhile; try again", inc.ID)
-			}
-			t := zhufang.Transition{IncidentID: inc.ID, From: inc.State, To: step, At: tx.now, Actor: actor}
-			if err := tx.addTransition(ctx, t); err != nil {
-				return err
-			}
-			if err := tx.addEvent(ctx, zhufang.TopicIncidentTransition, map[string]any{"transition": t}); err != nil {
-				return err
-			}
-			inc.State = step
+	for _, step := range zhufang.AssignmentSteps(inc.State, s) {
+		res, err := tx.exec(ctx, `UPDATE incidents SET state = ?, updated_at = ? WHERE id = ? AND state = ?`,
+			string(step), tx.db.timeArg(tx.now), inc.ID, string(inc.State))
+		if err != nil {
+			return err
 		}
-		if step == target {
-			return nil
+		if n, _ := res.RowsAffected(); n != 1 {
+			return zhufang.Errorf(zhufang.ECONFLICT, "incident %d changed meanwhile; try again", inc.ID)
 		}
+		t := zhufang.Transition{IncidentID: inc.ID, From: inc.State, To: step, At: tx.now, Actor: actor}
+		if err := tx.addTransition(ctx, t); err != nil {
+			return err
+		}
+		if err := tx.addEvent(zhufang.IncidentTransitioned{Ground: inc.Ground(), Transition: t}); err != nil {
+			return err
+		}
+		inc.State, inc.UpdatedAt = step, tx.now
 	}
 	return nil
 }
@@ -160,8 +132,8 @@ func (tx *Tx) followIncident(ctx context.Context, inc *zhufang.Incident, s zhufa
 // AdvanceAssignment moves an assignment on, from the unit's device or by a
 // dispatcher, and its unit and incident with it.
 func (db *DB) AdvanceAssignment(ctx context.Context, id int64, to zhufang.AssignmentState, actor string) (*zhufang.Assignment, error) {
-	if actor == "" || len(actor) > 100 {
-		return nil, zhufang.Errorf(zhufang.EINVALID, "actor must name who acts")
+	if err := zhufang.ValidateActor(actor); err != nil {
+		return nil, err
 	}
 	tx, err := db.begin(ctx)
 	if err != nil {
@@ -203,12 +175,10 @@ func (db *DB) AdvanceAssignment(ctx context.Context, id int64, to zhufang.Assign
 	if _, err := tx.exec(ctx, `UPDATE units SET status = ?, updated_at = ? WHERE id = ?`, string(unitStatus), db.timeArg(tx.now), a.UnitID); err != nil {
 		return nil, err
 	}
-	if !inc.State.Terminal() {
-		if err := tx.followIncident(ctx, inc, to, actor); err != nil {
-			return nil, err
-		}
+	if err := tx.followIncident(ctx, inc, to, actor); err != nil {
+		return nil, err
 	}
-	if err := tx.addEvent(ctx, zhufang.TopicAssignment, map[string]any{"assignment": a, "unit_status": unitStatus}); err != nil {
+	if err := tx.addEvent(zhufang.AssignmentChanged{Ground: inc.Ground(), Assignment: *a, UnitStatus: unitStatus}); err != nil {
 		return nil, err
 	}
 	if err := tx.audit(ctx, zhufang.AuditAssignment, "assignment:"+itoa(id), "unit "+itoa(a.UnitID)+" "+string(to)); err != nil {
@@ -252,6 +222,9 @@ func (db *DB) FindAssignments(ctx context.Context, incidentID int64) ([]*zhufang
 // SetUnitStatus changes a unit's status outside an assignment (off duty,
 // busy, back on duty), checked against the status machine.
 func (db *DB) SetUnitStatus(ctx context.Context, id int64, to zhufang.UnitStatus, actor string) (*zhufang.Unit, error) {
+	if err := zhufang.ValidateActor(actor); err != nil {
+		return nil, err
+	}
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return nil, err
@@ -270,15 +243,12 @@ func (db *DB) SetUnitStatus(ctx context.Context, id int64, to zhufang.UnitStatus
 	if err != nil {
 		return nil, db.translate(err)
 	}
-	if err := zhufang.CheckUnitTransition(u.Status, to); err != nil {
-		return nil, err
-	}
 	var active int
-	if err := tx.queryRow(ctx, `SELECT count(*) FROM assignments WHERE unit_id = ? AND state NOT IN ('cleared', 'cancelled')`, id).Scan(&active); err != nil {
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM assignments WHERE unit_id = ? AND state NOT IN `+endedAssignments, id).Scan(&active); err != nil {
 		return nil, db.translate(err)
 	}
-	if active > 0 {
-		return nil, zhufang.Errorf(zhufang.ECONFLICT, "unit %d is on an assignment; advance the assignment instead", id)
+	if err := zhufang.CheckUnitStatusChange(id, u.Status, to, active > 0); err != nil {
+		return nil, err
 	}
 	res, err := tx.exec(ctx, `UPDATE units SET status = ?, updated_at = ? WHERE id = ? AND status = ?`, string(to), db.timeArg(tx.now), id, string(u.Status))
 	if err != nil {
@@ -289,7 +259,11 @@ func (db *DB) SetUnitStatus(ctx context.Context, id int64, to zhufang.UnitStatus
 	}
 	from := u.Status
 	u.Status = to
-	if err := tx.addEvent(ctx, zhufang.TopicUnitStatus, map[string]any{"unit_id": id, "status": to, "actor": actor}); err != nil {
+	g, err := tx.unitGround(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.addEvent(zhufang.UnitStatusChanged{Ground: g, UnitID: id, Status: to, Actor: actor}); err != nil {
 		return nil, err
 	}
 	if err := tx.audit(ctx, zhufang.AuditUnitStatus, "unit:"+itoa(id), string(from)+" → "+string(to)); err != nil {
@@ -298,12 +272,23 @@ func (db *DB) SetUnitStatus(ctx context.Context, id int64, to zhufang.UnitStatus
 	return u, tx.commit()
 }
 
-// releaseUnits ends the active assignments of an incident that has ended:
-// units on the way are stood down (cancelled), units on scene are cleared,
-// and every one is available again.
-func (tx *Tx) releaseUnits(ctx context.Context, incidentID int64, actor string) error {
+// unitGround is where a unit belongs: its station's county, its station,
+// its community if it has one.
+func (tx *Tx) unitGround(ctx context.Context, u *zhufang.Unit) (zhufang.Ground, error) {
+	g := zhufang.Ground{StationID: u.StationID, CommunityID: u.CommunityID}
+	err := tx.queryRow(ctx, `SELECT bureau_id FROM stations WHERE id = ?`, u.StationID).Scan(&g.BureauID)
+	if err != nil && err != sql.ErrNoRows {
+		return g, tx.db.translate(err)
+	}
+	return g, nil
+}
+
+// releaseUnits ends the active assignments of an incident that has ended
+// (zhufang.Released): units on the way are stood down, units on scene are
+// cleared, and every one is available again.
+func (tx *Tx) releaseUnits(ctx context.Context, inc *zhufang.Incident, actor string) error {
 	rows, err := tx.tx.QueryContext(ctx, tx.db.rebind(`SELECT `+assignmentColumns+` FROM assignments
-		WHERE incident_id = ? AND state NOT IN ('cleared', 'cancelled') ORDER BY id`), incidentID)
+		WHERE incident_id = ? AND state NOT IN `+endedAssignments+` ORDER BY id`), inc.ID)
 	if err != nil {
 		return tx.db.translate(err)
 	}
@@ -318,18 +303,16 @@ func (tx *Tx) releaseUnits(ctx context.Context, incidentID int64, actor string) 
 	}
 	rows.Close()
 	for _, a := range active {
-		to := zhufang.AssignCancelled
-		if a.State == zhufang.AssignOnScene {
-			to = zhufang.AssignCleared
-		}
+		to := zhufang.Released(a.State)
+		status := zhufang.UnitStatusFor(to)
 		if _, err := tx.exec(ctx, `UPDATE assignments SET state = ?, updated_at = ? WHERE id = ?`, string(to), tx.db.timeArg(tx.now), a.ID); err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, `UPDATE units SET status = 'available', updated_at = ? WHERE id = ?`, tx.db.timeArg(tx.now), a.UnitID); err != nil {
+		if _, err := tx.exec(ctx, `UPDATE units SET status = ?, updated_at = ? WHERE id = ?`, string(status), tx.db.timeArg(tx.now), a.UnitID); err != nil {
 			return err
 		}
 		a.State, a.UpdatedAt = to, tx.now
-		if err := tx.addEvent(ctx, zhufang.TopicAssignment, map[string]any{"assignment": a, "unit_status": zhufang.UnitAvailable, "actor": actor}); err != nil {
+		if err := tx.addEvent(zhufang.AssignmentChanged{Ground: inc.Ground(), Assignment: *a, UnitStatus: status, Actor: actor}); err != nil {
 			return err
 		}
 	}

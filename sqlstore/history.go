@@ -28,10 +28,10 @@ const (
 // transitions and assignments point at those IDs. It writes no events
 // (nothing is live) and one audit entry for the whole import.
 func (db *DB) ImportHistory(ctx context.Context, batches <-chan []zhufang.PastIncident) (int64, error) {
-	if zhufang.ActorFromContext(ctx) != nil {
-		// History comes in from the system's own tools (zhufang demo, an
-		// import of an old system's records), never from a user or device.
-		return 0, zhufang.Errorf(zhufang.EFORBIDDEN, "history is imported by the system only")
+	// History comes in from the system's own tools (zhufang demo, an
+	// import of an old system's records), never from a user or device.
+	if err := zhufang.AuthorizeSystem(ctx, "importing history"); err != nil {
+		return 0, err
 	}
 	tx, err := db.begin(ctx)
 	if err != nil {
@@ -74,7 +74,7 @@ func (db *DB) ImportHistory(ctx context.Context, batches <-chan []zhufang.PastIn
 			p := &batch[i]
 			incID++
 			p.Incident.ID = incID
-			p.Incident.Number = fmt.Sprintf("J%s%08d", p.Incident.ReceivedAt.In(zhufang.ChinaTime).Format("20060102"), incID)
+			p.Incident.Number = zhufang.IncidentNumber(p.Incident.ReceivedAt, incID)
 			for _, tr := range p.Transitions {
 				tr.IncidentID = incID
 				trs = append(trs, tr)
@@ -162,11 +162,8 @@ func (db *DB) FindReceived(ctx context.Context, from, to time.Time, lane zhufang
 
 // SetDemoCity records the demo city, replacing an earlier record.
 func (db *DB) SetDemoCity(ctx context.Context, d zhufang.DemoCity) error {
-	if _, err := d.Anchor(); err != nil {
+	if err := d.Validate(); err != nil {
 		return err
-	}
-	if d.HistoryDays < 0 {
-		return zhufang.Errorf(zhufang.EINVALID, "history days must not be negative")
 	}
 	tx, err := db.begin(ctx)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
@@ -41,13 +40,13 @@ func scanIncident(sc interface{ Scan(...any) error }) (*zhufang.Incident, error)
 // CreateIncident stores a prepared incident, its intake transition and its
 // event in one transaction.
 func (db *DB) CreateIncident(ctx context.Context, inc *zhufang.Incident, actor string) error {
-	if inc.State != zhufang.StateReceived || inc.Triage.Lane == "" || inc.Due.Acknowledge.IsZero() {
-		return zhufang.Errorf(zhufang.EINVALID, "incident was not prepared by intake")
+	if err := inc.CheckPrepared(); err != nil {
+		return err
 	}
 	if err := zhufang.Authorize(ctx, zhufang.PermIntake); err != nil {
 		return err
 	}
-	if a := zhufang.ActorFromContext(ctx); a != nil && a.User != nil && !coversIncident(ctx, inc) {
+	if a := zhufang.ActorFromContext(ctx); a != nil && a.User != nil && !zhufang.Sees(ctx, inc.Ground()) {
 		return zhufang.Errorf(zhufang.EFORBIDDEN, "this place is outside your jurisdiction")
 	}
 	tx, err := db.begin(ctx)
@@ -71,14 +70,14 @@ func (db *DB) CreateIncident(ctx context.Context, inc *zhufang.Incident, actor s
 	if err != nil {
 		return db.translate(err)
 	}
-	inc.Number = fmt.Sprintf("J%s%08d", inc.ReceivedAt.In(zhufang.ChinaTime).Format("20060102"), inc.ID)
+	inc.Number = zhufang.IncidentNumber(inc.ReceivedAt, inc.ID)
 	if _, err := tx.exec(ctx, `UPDATE incidents SET number = ? WHERE id = ?`, inc.Number, inc.ID); err != nil {
 		return err
 	}
 	if err := tx.addTransition(ctx, zhufang.Transition{IncidentID: inc.ID, From: "", To: zhufang.StateReceived, At: inc.ReceivedAt, Actor: actor}); err != nil {
 		return err
 	}
-	if err := tx.addEvent(ctx, zhufang.TopicIncidentCreated, eventIncident(inc)); err != nil {
+	if err := tx.addEvent(zhufang.IncidentCreated{Ground: inc.Ground(), Incident: inc.Masked()}); err != nil {
 		return err
 	}
 	if err := tx.audit(ctx, zhufang.AuditIncidentCreate, incidentRecord(inc.ID), inc.Category+" "+string(inc.Triage.Lane)); err != nil {
@@ -87,30 +86,20 @@ func (db *DB) CreateIncident(ctx context.Context, inc *zhufang.Incident, actor s
 	return tx.commit()
 }
 
-// eventIncident is what an event says of an incident: everything but the
-// caller's name and phone number in full, which stay behind the personal
-// data permission and its audit.
-func eventIncident(inc *zhufang.Incident) map[string]any {
-	c := *inc
-	c.CallerPhone = zhufang.MaskPhone(c.CallerPhone)
-	c.CallerName = zhufang.MaskName(c.CallerName)
-	return map[string]any{"incident": &c}
-}
-
 func (tx *Tx) addTransition(ctx context.Context, t zhufang.Transition) error {
 	_, err := tx.exec(ctx, `INSERT INTO incident_transitions (incident_id, from_state, to_state, at, actor, note) VALUES (?, ?, ?, ?, ?, ?)`,
 		t.IncidentID, string(t.From), string(t.To), tx.db.timeArg(t.At), t.Actor, t.Note)
 	return err
 }
 
-// addEvent adds an event to the caller's transaction; commit writes it to
-// the outbox and the relay publishes it after commit.
-func (tx *Tx) addEvent(ctx context.Context, topic string, payload any) error {
-	b, err := json.Marshal(payload)
+// addEvent adds an event to the transaction; commit writes it to the
+// outbox and the relay publishes it after commit.
+func (tx *Tx) addEvent(body zhufang.EventBody) error {
+	b, err := json.Marshal(body)
 	if err != nil {
 		return zhufang.WrapError(zhufang.EINTERNAL, "cannot encode event", err)
 	}
-	tx.events = append(tx.events, pendingEvent{topic: topic, payload: string(b)})
+	tx.events = append(tx.events, pendingEvent{topic: body.Topic(), payload: string(b)})
 	return nil
 }
 
@@ -140,7 +129,7 @@ func (db *DB) FindIncidentByID(ctx context.Context, id int64) (*zhufang.Incident
 	where, args := incidentScope(ctx)
 	inc, err := scanIncident(db.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents i WHERE id = ?`+where, append([]any{id}, args...)...))
 	if err == sql.ErrNoRows {
-		return nil, incidentNotFound(id)
+		return nil, zhufang.IncidentNotFound(id)
 	}
 	return inc, db.translate(err)
 }
@@ -164,7 +153,7 @@ func (db *DB) FindIncidents(ctx context.Context, f zhufang.IncidentFilter) ([]*z
 		args = append(args, f.StationID)
 	}
 	if f.Open {
-		q += ` AND state NOT IN ('closed', 'cancelled', 'duplicate', 'redirected')`
+		q += ` AND state NOT IN ` + terminalStates
 	}
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
@@ -282,60 +271,48 @@ func (db *DB) TransitionIncident(ctx context.Context, id int64, r zhufang.Transi
 	if err != nil {
 		return nil, err
 	}
-	if err := authorizeIncident(ctx, zhufang.PermHandle, inc); err != nil {
+	if err := zhufang.AuthorizeIncident(ctx, zhufang.PermHandle, inc); err != nil {
 		return nil, err
 	}
-	if err := zhufang.CheckTransition(inc.State, r.To); err != nil {
+	t, err := inc.Apply(r, tx.now)
+	if err != nil {
 		return nil, err
 	}
 	if r.To == zhufang.StateDuplicate {
-		if r.DuplicateOf == id {
-			return nil, zhufang.Errorf(zhufang.EINVALID, "an incident cannot duplicate itself")
-		}
 		// Read, not locked: locking a second incident could deadlock
 		// with the same pair marked the other way round.
 		dup, err := scanIncident(tx.queryRow(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, r.DuplicateOf))
 		if err == sql.ErrNoRows {
-			return nil, incidentNotFound(r.DuplicateOf)
+			return nil, zhufang.IncidentNotFound(r.DuplicateOf)
 		}
 		if err != nil {
 			return nil, db.translate(err)
 		}
-		if a := zhufang.ActorFromContext(ctx); a != nil && !coversIncident(ctx, dup) {
-			return nil, incidentNotFound(r.DuplicateOf)
+		if a := zhufang.ActorFromContext(ctx); a != nil && !zhufang.Sees(ctx, dup.Ground()) {
+			return nil, zhufang.IncidentNotFound(r.DuplicateOf)
 		}
-		inc.DuplicateOf = r.DuplicateOf
 	}
-	if r.To == zhufang.StateRedirected {
-		inc.RedirectedTo = r.RedirectedTo
-	}
-	if r.CaseNumber != "" {
-		inc.CaseNumber = r.CaseNumber
-	}
-	from := inc.State
-	inc.State, inc.UpdatedAt = r.To, tx.now
 	res, err := tx.exec(ctx, `UPDATE incidents SET state = ?, duplicate_of = ?, redirected_to = ?, case_number = ?, updated_at = ?
 		WHERE id = ? AND state = ?`, string(inc.State), nullID(inc.DuplicateOf), inc.RedirectedTo, inc.CaseNumber,
-		db.timeArg(tx.now), id, string(from))
+		db.timeArg(tx.now), id, string(t.From))
 	if err != nil {
 		return nil, err
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
 		return nil, zhufang.Errorf(zhufang.ECONFLICT, "incident %d changed meanwhile; reload it", id)
 	}
-	t := zhufang.Transition{IncidentID: id, From: from, To: r.To, At: tx.now, Actor: r.Actor, Note: r.Note}
 	if err := tx.addTransition(ctx, t); err != nil {
 		return nil, err
 	}
 	if r.To.Terminal() {
-		if err := tx.releaseUnits(ctx, id, r.Actor); err != nil {
+		if err := tx.releaseUnits(ctx, inc, r.Actor); err != nil {
 			return nil, err
 		}
 	}
-	if err := tx.addEvent(ctx, zhufang.TopicIncidentTransition, map[string]any{"transition": t, "incident": eventIncident(inc)["incident"]}); err != nil {
+	if err := tx.addEvent(zhufang.IncidentTransitioned{Ground: inc.Ground(), Transition: t, Incident: inc.Masked()}); err != nil {
 		return nil, err
 	}
-	if err := tx.audit(ctx, zhufang.AuditIncidentState, incidentRecord(id), string(from)+" → "+string(r.To)); err != nil {
+	if err := tx.audit(ctx, zhufang.AuditIncidentState, incidentRecord(id), string(t.From)+" → "+string(r.To)); err != nil {
 		return nil, err
 	}
 	return inc, tx.commit()
@@ -352,23 +329,19 @@ func (db *DB) OverrideLane(ctx context.Context, id int64, lane zhufang.Lane, by,
 	if err != nil {
 		return nil, err
 	}
-	if err := authorizeIncident(ctx, zhufang.PermHandle, inc); err != nil {
+	if err := zhufang.AuthorizeIncident(ctx, zhufang.PermHandle, inc); err != nil {
 		return nil, err
 	}
-	if inc.State.Terminal() {
-		return nil, zhufang.Errorf(zhufang.ECONFLICT, "incident %d is %s; its lane can no longer change", id, inc.State)
-	}
-	tr, err := inc.Triage.Override(lane, by, reason, assignTo)
-	if err != nil {
+	if err := inc.OverrideLane(lane, by, reason, assignTo, tx.now); err != nil {
 		return nil, err
 	}
-	inc.Triage, inc.UpdatedAt = tr, tx.now
+	tr := inc.Triage
 	if _, err := tx.exec(ctx, `UPDATE incidents SET lane = ?, triage_rule = ?, triage_reason = ?, also_street = ?, assign_to = ?,
 		overridden_by = ?, rule_lane = ?, updated_at = ? WHERE id = ?`, string(tr.Lane), tr.Rule, tr.Reason, tr.AlsoStreet,
 		tr.AssignTo, tr.OverriddenBy, string(tr.RuleLane), db.timeArg(tx.now), id); err != nil {
 		return nil, err
 	}
-	if err := tx.addEvent(ctx, zhufang.TopicIncidentLane, eventIncident(inc)); err != nil {
+	if err := tx.addEvent(zhufang.LaneChanged{Ground: inc.Ground(), Incident: inc.Masked()}); err != nil {
 		return nil, err
 	}
 	if err := tx.audit(ctx, zhufang.AuditIncidentLane, incidentRecord(id), string(tr.RuleLane)+" → "+string(tr.Lane)+": "+reason); err != nil {
@@ -385,7 +358,7 @@ func (db *DB) FindOpenDeadlines(ctx context.Context) ([]zhufang.OpenDeadline, er
 	// to watch; the watcher would otherwise try to raise them again on
 	// every wake.
 	rows, err := db.query(ctx, `SELECT id, state, due_acknowledge, due_on_scene, due_handling FROM incidents i
-		WHERE state NOT IN ('closed', 'cancelled', 'duplicate', 'redirected')
+		WHERE state NOT IN `+terminalStates+`
 		AND (SELECT count(*) FROM breach_alerts b WHERE b.incident_id = i.id) < 3 ORDER BY id`)
 	if err != nil {
 		return nil, err
@@ -421,7 +394,12 @@ func (db *DB) RaiseBreach(ctx context.Context, b zhufang.Breach) (bool, error) {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
 	}
-	if err := tx.addEvent(ctx, zhufang.TopicIncidentBreach, map[string]any{"breach": b, "raised_at": tx.now}); err != nil {
+	var g zhufang.Ground
+	if err := tx.queryRow(ctx, `SELECT COALESCE(bureau_id, 0), COALESCE(station_id, 0), COALESCE(community_id, 0) FROM incidents WHERE id = ?`,
+		b.IncidentID).Scan(&g.BureauID, &g.StationID, &g.CommunityID); err != nil {
+		return false, db.translate(err)
+	}
+	if err := tx.addEvent(zhufang.BreachRaised{Ground: g, Breach: b, RaisedAt: tx.now}); err != nil {
 		return false, err
 	}
 	return true, tx.commit()

@@ -102,8 +102,8 @@ func (db *DB) CreateCommunity(ctx context.Context, c *zhufang.Community) (err er
 		}
 		return db.translate(err)
 	}
-	if officeStation != c.StationID {
-		return zhufang.Errorf(zhufang.EINVALID, "police office %d belongs to another station than %d", c.OfficeID, c.StationID)
+	if err := c.CheckOffice(officeStation); err != nil {
+		return err
 	}
 	c.CreatedAt = tx.now
 	err = tx.queryRow(ctx, `INSERT INTO communities (code, name, kind, county_code, station_id, office_id,

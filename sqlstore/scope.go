@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 
 	"zhufang"
 )
@@ -43,25 +44,22 @@ func unitScope(ctx context.Context) (string, []any) {
 	return scopeClause(ctx, "(SELECT st.bureau_id FROM stations st WHERE st.id = u.station_id)", "u.station_id", "u.community_id")
 }
 
-// coversIncident reports whether the context's actor may see the incident.
-func coversIncident(ctx context.Context, inc *zhufang.Incident) bool {
-	s := zhufang.ScopeFromContext(ctx)
-	return s != nil && s.Covers(inc.BureauID, inc.StationID, inc.CommunityID)
-}
+// The root's sets of states as SQL lists, so that queries filter by the
+// same rules as the code.
+var (
+	terminalStates   = sqlList(zhufang.TerminalStates)
+	sendableStatuses = sqlList(zhufang.SendableStatuses)
+	endedAssignments = sqlList(zhufang.EndedAssignmentStates)
+)
 
-// notFound is how a record outside the actor's ground is reported: exactly
-// as one that does not exist.
-func incidentNotFound(id int64) error {
-	return zhufang.Errorf(zhufang.ENOTFOUND, "incident %d does not exist", id)
-}
-
-// authorize checks the actor's role and, for a user, that the incident is
-// on their ground.
-// Jurisdiction is checked first, so that a role without the permission
-// cannot tell an incident off its ground from one that does not exist.
-func authorizeIncident(ctx context.Context, p zhufang.Permission, inc *zhufang.Incident) error {
-	if a := zhufang.ActorFromContext(ctx); a != nil && a.User != nil && !coversIncident(ctx, inc) {
-		return incidentNotFound(inc.ID)
+// sqlList writes constant names as an SQL list: ('a', 'b').
+func sqlList[S ~string](names []S) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		if strings.ContainsAny(string(n), `'\`) {
+			panic("sqlstore: a state name must not need quoting: " + string(n))
+		}
+		q[i] = "'" + string(n) + "'"
 	}
-	return zhufang.Authorize(ctx, p)
+	return "(" + strings.Join(q, ", ") + ")"
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"math"
-	"slices"
 	"sync"
 	"time"
 
@@ -219,11 +218,11 @@ func (db *DB) changeUser(ctx context.Context, username, action, update string, a
 
 // SetUserLang sets the language the console speaks to a user.
 func (db *DB) SetUserLang(ctx context.Context, id int64, lang string) error {
-	if a := zhufang.ActorFromContext(ctx); a != nil && (a.User == nil || a.User.ID != id && !a.User.Can(zhufang.PermManageUsers)) {
-		return zhufang.Errorf(zhufang.EFORBIDDEN, "you may change only your own language")
+	if err := zhufang.AuthorizeSelf(ctx, id, "change the language"); err != nil {
+		return err
 	}
-	if !slices.Contains(zhufang.Languages, lang) {
-		return zhufang.Errorf(zhufang.EINVALID, "language %q is not one of zh, en", lang)
+	if err := zhufang.CheckLanguage(lang); err != nil {
+		return err
 	}
 	tx, err := db.begin(ctx)
 	if err != nil {
@@ -290,8 +289,8 @@ func (db *DB) Authenticate(ctx context.Context, username, password string) (*zhu
 		}
 		return nil, errBadLogin
 	}
-	if u.Disabled {
-		return nil, zhufang.Errorf(zhufang.EFORBIDDEN, "this account is disabled")
+	if err := u.CheckActive(); err != nil {
+		return nil, err
 	}
 	if _, err := tx.exec(ctx, `UPDATE users SET failed_logins = 0, last_failure_at = NULL, last_login_at = ? WHERE id = ?`,
 		db.timeArg(tx.now), u.ID); err != nil {
@@ -417,8 +416,8 @@ func (db *DB) CreateSession(ctx context.Context, userID int64, address string) (
 	if err != nil {
 		return "", nil, db.translate(err)
 	}
-	if disabled {
-		return "", nil, zhufang.Errorf(zhufang.EFORBIDDEN, "this account is disabled")
+	if err := (&zhufang.User{Disabled: disabled}).CheckActive(); err != nil {
+		return "", nil, err
 	}
 	s := &zhufang.Session{UserID: userID, CSRF: csrf, Address: address, CreatedAt: tx.now, SeenAt: tx.now}
 	if _, err := tx.exec(ctx, `INSERT INTO sessions (token_hash, user_id, csrf, address, created_at, seen_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -488,8 +487,8 @@ func (db *DB) DeleteSession(ctx context.Context, token string) error {
 
 // DeleteUserSessions ends every session of a user (sign out everywhere).
 func (db *DB) DeleteUserSessions(ctx context.Context, userID int64) error {
-	if a := zhufang.ActorFromContext(ctx); a != nil && (a.User == nil || a.User.ID != userID && !a.User.Can(zhufang.PermManageUsers)) {
-		return zhufang.Errorf(zhufang.EFORBIDDEN, "you may end only your own sessions")
+	if err := zhufang.AuthorizeSelf(ctx, userID, "end sessions"); err != nil {
+		return err
 	}
 	return db.endSessions(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID, userID, zhufang.AuditSignOutAll)
 }

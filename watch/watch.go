@@ -5,7 +5,6 @@ package watch
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -90,15 +89,12 @@ func (w *Watcher) wait(ctx context.Context, timer *time.Timer, wakeAt time.Time,
 
 // firstDue reads a new incident's earliest due time from its event.
 func firstDue(e zhufang.Event) (time.Time, bool) {
-	var p struct {
-		Incident struct {
-			Due zhufang.Deadlines `json:"due"`
-		} `json:"incident"`
-	}
-	if json.Unmarshal(e.Payload, &p) != nil || p.Incident.Due.Acknowledge.IsZero() {
+	body, err := e.Body()
+	created, ok := body.(zhufang.IncidentCreated)
+	if err != nil || !ok || created.Incident == nil || created.Incident.Due.Acknowledge.IsZero() {
 		return time.Time{}, false
 	}
-	return p.Incident.Due.Acknowledge, true
+	return created.Incident.Due.Acknowledge, true
 }
 
 // check raises every open breach not raised before and returns the next

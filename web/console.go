@@ -468,10 +468,7 @@ func (s *Server) intake(w http.ResponseWriter, r *http.Request) error {
 	}
 	inc.Flags = zhufang.IncidentFlags{Weapon: r.PostForm.Get("weapon") != "", Injured: r.PostForm.Get("injured") != "",
 		Trapped: r.PostForm.Get("trapped") != "", Minors: r.PostForm.Get("minors") != ""}
-	if err := s.Intake.Prepare(inc); err != nil {
-		return err
-	}
-	if err := s.Incidents.CreateIncident(r.Context(), inc, zhufang.ActorFromContext(r.Context()).Name()); err != nil {
+	if err := s.Intake.Receive(r.Context(), inc, zhufang.ActorFromContext(r.Context()).Name()); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/board?sel="+strconv.FormatInt(inc.ID, 10), http.StatusSeeOther)

@@ -34,12 +34,7 @@ type incidentView struct {
 	Compliance  []zhufang.StageResult `json:"compliance,omitempty"`
 }
 
-func view(inc *zhufang.Incident) incidentView {
-	c := *inc
-	c.CallerPhone = zhufang.MaskPhone(c.CallerPhone)
-	c.CallerName = zhufang.MaskName(c.CallerName)
-	return incidentView{Incident: &c}
-}
+func view(inc *zhufang.Incident) incidentView { return incidentView{Incident: inc.Masked()} }
 
 // actorName is who acts in this request, for transitions and assignments.
 func actorName(r *http.Request) string { return zhufang.ActorFromContext(r.Context()).Name() }
@@ -57,13 +52,8 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) error {
 		Description: req.Description, Flags: req.Flags}
 	if req.ReceivedAt != nil {
 		inc.ReceivedAt = req.ReceivedAt.UTC().Truncate(time.Microsecond)
-	} else {
-		inc.ReceivedAt = s.Intake.Clock.Now().UTC().Truncate(time.Microsecond)
 	}
-	if err := s.Intake.Prepare(inc); err != nil {
-		return err
-	}
-	if err := s.Incidents.CreateIncident(r.Context(), inc, actorName(r)); err != nil {
+	if err := s.Intake.Receive(r.Context(), inc, actorName(r)); err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/incidents/"+strconv.FormatInt(inc.ID, 10))
@@ -120,8 +110,10 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
 	if f.State != "" && !slices.Contains(zhufang.IncidentStates, f.State) {
 		return zhufang.Errorf(zhufang.EINVALID, "state %q is not an incident state", f.State)
 	}
-	if f.Lane != "" && !slices.Contains([]zhufang.Lane{zhufang.LaneStreet, zhufang.LaneCase, zhufang.LaneDispute, zhufang.LaneAssign}, f.Lane) {
-		return zhufang.Errorf(zhufang.EINVALID, "lane %q must be street, case, dispute or assign", f.Lane)
+	if f.Lane != "" {
+		if err := zhufang.CheckLane(f.Lane); err != nil {
+			return err
+		}
 	}
 	for name, dst := range map[string]*int64{"station_id": &f.StationID} {
 		if v := q.Get(name); v != "" {

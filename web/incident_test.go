@@ -44,7 +44,7 @@ func incidentServer(t testing.TB) (http.Handler, *memIncidents) {
 	mem := &memIncidents{}
 	s := &web.Server{Org: fakeOrg{}, Locator: squareLocator{}, Incidents: mem, Users: fakeUsers{},
 		Intake: &zhufang.Intake{Categories: cats, Locator: squareLocator{}, Triage: zhufang.DefaultTriage(),
-			Zones: zhufang.DefaultZoneProfiles(), Clock: zhufang.FixedClock(now)},
+			Zones: zhufang.DefaultZoneProfiles(), Clock: zhufang.FixedClock(now), Store: mem},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	h, err := s.Handler()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -31,7 +32,7 @@ type hub struct {
 type sseClient struct {
 	scope zhufang.Scope
 	units bool // the user may see units: positions and unit changes
-	ch    chan zhufang.Event
+	ch    chan *hubEvent
 	gone  chan struct{} // closed when the hub drops a client that fell behind
 	once  sync.Once
 }
@@ -107,14 +108,14 @@ func (s *Server) pump(ctx context.Context, ch <-chan zhufang.Event) {
 			if e.ID > s.hub.last.Load() {
 				s.hub.last.Store(e.ID)
 			}
-			j := s.jurisdictionOf(ctx, e)
+			he := s.prepare(ctx, e)
 			s.hub.mu.Lock()
 			for c := range s.hub.clients {
-				if !j.seenBy(c.scope) && e.Topic != zhufang.TopicUnitPositions {
+				if !he.seenBy(c) {
 					continue
 				}
 				select {
-				case c.ch <- e:
+				case c.ch <- he:
 				default:
 					s.hub.dropLocked(c)
 				}
@@ -124,83 +125,105 @@ func (s *Server) pump(ctx context.Context, ch <-chan zhufang.Event) {
 	}
 }
 
-// eventGround is the ground an event happened on.
-type eventGround struct {
-	bureau, station, community int64
-	none                       bool // an event that names no ground: the city sees it
+// hubEvent is an event as the consoles are told it: decoded once, and its
+// message written once for every console that may see it, whatever their
+// number. It is shared by the consoles and never changed.
+type hubEvent struct {
+	id     int64
+	ground zhufang.Ground // zero: the event names no ground, and only the city sees it
+	// change is the message for a console that may see units; bare, the
+	// one for a console that may not (unit IDs and statuses left out), nil
+	// when such a console is not told the event at all.
+	change, bare []byte
+	// positions are the moved units of a unit.positions event, each with
+	// its ground: every console gets those on its own ground.
+	positions []unitPosition
 }
 
-func (g eventGround) seenBy(s zhufang.Scope) bool {
-	if g.none {
-		return s.Level == zhufang.ScopeCity
+// unitPosition is one unit's new place on the map, in the map's units.
+type unitPosition struct {
+	ground zhufang.Ground
+	xy     [3]float64 // unit ID, x, y
+}
+
+// seenBy reports whether the event goes to the console at all.
+func (he *hubEvent) seenBy(c *sseClient) bool {
+	if he.positions != nil {
+		return c.units
 	}
-	return s.Covers(g.bureau, g.station, g.community)
-}
-
-// eventBody is the part of an event payload the hub reads.
-type eventBody struct {
-	Incident *struct {
-		ID          int64 `json:"id"`
-		BureauID    int64 `json:"bureau_id"`
-		StationID   int64 `json:"station_id"`
-		CommunityID int64 `json:"community_id"`
-	} `json:"incident"`
-	Assignment *struct {
-		IncidentID int64 `json:"incident_id"`
-		UnitID     int64 `json:"unit_id"`
-	} `json:"assignment"`
-	// A breach and a transition made by a crew name only their incident.
-	Breach *struct {
-		IncidentID int64  `json:"incident_id"`
-		Stage      string `json:"stage"`
-	} `json:"breach"`
-	Transition *struct {
-		IncidentID int64 `json:"incident_id"`
-	} `json:"transition"`
-	IncidentID int64 `json:"incident_id"`
-	UnitID     int64 `json:"unit_id"`
-}
-
-// incidentOf is the incident an event is about, 0 for none.
-func (b *eventBody) incidentOf() int64 {
-	switch {
-	case b.Incident != nil:
-		return b.Incident.ID
-	case b.Assignment != nil:
-		return b.Assignment.IncidentID
-	case b.Breach != nil:
-		return b.Breach.IncidentID
-	case b.Transition != nil:
-		return b.Transition.IncidentID
+	if he.ground.IsZero() {
+		return c.scope.Level == zhufang.ScopeCity
 	}
-	return b.IncidentID
+	return c.scope.Covers(he.ground.BureauID, he.ground.StationID, he.ground.CommunityID)
 }
 
-// jurisdictionOf finds whose ground an event is on, from its payload or,
-// for an assignment, from its incident.
-func (s *Server) jurisdictionOf(ctx context.Context, e zhufang.Event) eventGround {
-	var b eventBody
-	if json.Unmarshal(e.Payload, &b) != nil {
-		return eventGround{none: true}
+// sseMessage is what a browser is told: which record changed. It fetches
+// the record itself through the scoped pages, so no personal data travels
+// in events.
+type sseMessage struct {
+	Topic      string `json:"topic"`
+	IncidentID int64  `json:"incident_id,omitempty"`
+	UnitID     int64  `json:"unit_id,omitempty"`
+	Status     string `json:"status,omitempty"`
+	Stage      string `json:"stage,omitempty"`
+}
+
+// prepare decodes an event and writes its messages. The ground comes from
+// the event itself (every event body carries its own), so that passing an
+// event on reads nothing from the store, whatever the number of consoles.
+// An event it cannot read goes to the city's consoles as a bare change.
+func (s *Server) prepare(ctx context.Context, e zhufang.Event) *hubEvent {
+	he := &hubEvent{id: e.ID}
+	body, err := e.Body()
+	if err != nil {
+		s.Logger.Debug("live updates: an unreadable event", "id", e.ID, "topic", e.Topic, "err", err)
+		he.change, _ = json.Marshal(sseMessage{Topic: e.Topic})
+		he.bare = he.change
+		return he
 	}
-	switch {
-	case b.Incident != nil:
-		return eventGround{bureau: b.Incident.BureauID, station: b.Incident.StationID, community: b.Incident.CommunityID}
-	case b.incidentOf() != 0:
-		inc, err := s.Incidents.FindIncidentByID(zhufang.NewContextWithActor(ctx, nil), b.incidentOf())
-		if err != nil {
-			return eventGround{none: true}
+	he.ground = body.EventGround()
+	m := sseMessage{Topic: e.Topic, IncidentID: zhufang.IncidentOf(body)}
+	unitsOnly := false
+	switch b := body.(type) {
+	case zhufang.PositionsReported:
+		he.positions = s.positionsOf(ctx, b.Reports)
+		return he
+	case zhufang.BreachRaised:
+		m.Stage = string(b.Breach.Stage)
+	case zhufang.AssignmentChanged:
+		m.UnitID, m.Status = b.Assignment.UnitID, string(b.UnitStatus)
+	case zhufang.UnitStatusChanged:
+		m.UnitID, m.Status = b.UnitID, string(b.Status)
+		unitsOnly = true
+	}
+	he.change, _ = json.Marshal(m)
+	if !unitsOnly {
+		m.UnitID, m.Status = 0, ""
+		he.bare, _ = json.Marshal(m)
+	}
+	return he
+}
+
+// positionsOf places moved units on the map, with their grounds. Units the
+// console's reference does not know are left out.
+func (s *Server) positionsOf(ctx context.Context, reports []zhufang.PositionReport) []unitPosition {
+	out := make([]unitPosition, 0, len(reports))
+	city, err := s.city(ctx)
+	if err != nil {
+		return out
+	}
+	for _, rep := range reports {
+		u := s.unitRef(rep.UnitID)
+		if u == nil {
+			continue
 		}
-		return eventGround{bureau: inc.BureauID, station: inc.StationID, community: inc.CommunityID}
-	case b.UnitID != 0:
-		if u := s.unitRef(b.UnitID); u != nil {
-			c, err := s.city(ctx)
-			if err == nil {
-				return eventGround{bureau: c.bureauOf(u.StationID), station: u.StationID, community: u.CommunityID}
-			}
-		}
+		x, y := city.proj.XY(rep.Point)
+		out = append(out, unitPosition{
+			ground: zhufang.Ground{BureauID: city.bureauOf(u.StationID), StationID: u.StationID, CommunityID: u.CommunityID},
+			xy:     [3]float64{float64(rep.UnitID), math.Round(x*10) / 10, math.Round(y*10) / 10},
+		})
 	}
-	return eventGround{none: true}
+	return out
 }
 
 // replayLimit is the most events a reconnecting console is sent; one that
@@ -218,7 +241,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	if last == 0 {
 		last, _ = strconv.ParseInt(r.URL.Query().Get("last"), 10, 64)
 	}
-	c := &sseClient{scope: u.Scope, units: u.Can(zhufang.PermViewUnits), ch: make(chan zhufang.Event, clientBuffer), gone: make(chan struct{})}
+	c := &sseClient{scope: u.Scope, units: u.Can(zhufang.PermViewUnits), ch: make(chan *hubEvent, clientBuffer), gone: make(chan struct{})}
 	// Join before replaying, so nothing falls between the two; what both
 	// deliver is sent once.
 	s.hub.add(c)
@@ -249,12 +272,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 		for _, e := range evs {
-			if !s.jurisdictionOf(r.Context(), e).seenBy(c.scope) {
-				sent = e.ID
-				continue
-			}
-			if err := s.writeEvent(write, c, e); err != nil {
-				return nil
+			if he := s.prepare(r.Context(), e); he.seenBy(c) {
+				if err := writeEvent(write, c, he); err != nil {
+					return nil
+				}
 			}
 			sent = e.ID
 		}
@@ -279,88 +300,44 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			if err := write(": keepalive\n\n"); err != nil {
 				return nil
 			}
-		case e := <-c.ch:
-			if e.ID != 0 && e.ID <= sent {
+		case he := <-c.ch:
+			if he.id != 0 && he.id <= sent {
 				continue
 			}
-			if err := s.writeEvent(write, c, e); err != nil {
+			if err := writeEvent(write, c, he); err != nil {
 				return nil
 			}
-			if e.ID != 0 {
-				sent = e.ID
+			if he.id != 0 {
+				sent = he.id
 			}
 		}
 	}
 }
 
-// sseMessage is what a browser is told: which record changed. It fetches
-// the record itself through the scoped pages, so no personal data travels
-// in events.
-type sseMessage struct {
-	Topic      string `json:"topic"`
-	IncidentID int64  `json:"incident_id,omitempty"`
-	UnitID     int64  `json:"unit_id,omitempty"`
-	Status     string `json:"status,omitempty"`
-	Stage      string `json:"stage,omitempty"`
-}
-
-// writeEvent sends one event in the console's form.
-func (s *Server) writeEvent(write func(string, ...any) error, c *sseClient, e zhufang.Event) error {
-	if e.Topic == zhufang.TopicUnitPositions {
-		if !c.units {
+// writeEvent sends one event in the console's form: a change, or the
+// moved units on the console's ground as [id, x, y] triples in the map's
+// units. Positions are not resumable: the next report supersedes a missed
+// one.
+func writeEvent(write func(string, ...any) error, c *sseClient, he *hubEvent) error {
+	if he.positions != nil {
+		out := make([][3]float64, 0, len(he.positions))
+		for _, p := range he.positions {
+			if c.scope.Covers(p.ground.BureauID, p.ground.StationID, p.ground.CommunityID) {
+				out = append(out, p.xy)
+			}
+		}
+		if len(out) == 0 {
 			return nil
 		}
-		return s.writePositions(write, c, e)
+		b, _ := json.Marshal(out)
+		return write("event: positions\ndata: %s\n\n", b)
 	}
-	if e.Topic == zhufang.TopicUnitStatus && !c.units {
-		return nil
-	}
-	var p struct {
-		eventBody
-		Status     string `json:"status"`
-		UnitStatus string `json:"unit_status"`
-		Stage      string `json:"stage"`
-	}
-	json.Unmarshal(e.Payload, &p)
-	m := sseMessage{Topic: e.Topic, UnitID: p.UnitID, IncidentID: p.incidentOf(), Status: p.Status, Stage: p.Stage}
-	if p.Breach != nil {
-		m.Stage = p.Breach.Stage
-	}
-	if p.Assignment != nil {
-		m.IncidentID, m.UnitID, m.Status = p.Assignment.IncidentID, p.Assignment.UnitID, p.UnitStatus
-	}
+	msg := he.change
 	if !c.units {
-		m.UnitID, m.Status = 0, ""
+		msg = he.bare
 	}
-	b, _ := json.Marshal(m)
-	return write("id: %d\nevent: change\ndata: %s\n\n", e.ID, b)
-}
-
-// writePositions sends the moved units on the console's ground as
-// [id, lon, lat] triples. Positions are not resumable: the next report
-// supersedes a missed one.
-func (s *Server) writePositions(write func(string, ...any) error, c *sseClient, e zhufang.Event) error {
-	var p struct {
-		Reports []zhufang.PositionReport `json:"reports"`
-	}
-	if json.Unmarshal(e.Payload, &p) != nil {
+	if msg == nil {
 		return nil
 	}
-	city, err := s.city(context.Background())
-	if err != nil {
-		return nil
-	}
-	out := make([][3]float64, 0, len(p.Reports))
-	for _, rep := range p.Reports {
-		u := s.unitRef(rep.UnitID)
-		if u == nil || !c.scope.Covers(city.bureauOf(u.StationID), u.StationID, u.CommunityID) {
-			continue
-		}
-		out = append(out, [3]float64{float64(rep.UnitID), rep.Point.Lon, rep.Point.Lat})
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	b, _ := json.Marshal(out)
-	return write("event: positions\ndata: %s\n\n", b)
+	return write("id: %d\nevent: change\ndata: %s\n\n", he.id, msg)
 }

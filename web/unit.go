@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -75,10 +74,10 @@ func (s *Server) positions(w http.ResponseWriter, r *http.Request) error {
 			applied++
 		}
 	}
-	if b, err := json.Marshal(map[string]any{"reports": req.Reports}); err == nil && s.Events != nil {
+	if e, err := zhufang.NewEvent(zhufang.PositionsReported{Reports: req.Reports}, now); err == nil && s.Events != nil {
 		// Other nodes move the unit on their pictures; positions are not
 		// state changes, so they skip the outbox.
-		s.Events.Publish(r.Context(), zhufang.Event{Topic: zhufang.TopicUnitPositions, At: now, Payload: b})
+		s.Events.Publish(r.Context(), e)
 	}
 	s.Metrics.positionsAccepted(len(req.Reports))
 	writeJSON(w, http.StatusOK, map[string]int{"received": len(req.Reports), "stored": stored, "applied": applied})

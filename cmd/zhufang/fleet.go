@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
@@ -99,29 +98,23 @@ func (f *fleet) follow(ctx context.Context, bus zhufang.EventService) {
 }
 
 func (f *fleet) apply(e zhufang.Event) {
-	var p struct {
-		Assignment *zhufang.Assignment      `json:"assignment"`
-		UnitStatus zhufang.UnitStatus       `json:"unit_status"`
-		UnitID     int64                    `json:"unit_id"`
-		Status     zhufang.UnitStatus       `json:"status"`
-		Reports    []zhufang.PositionReport `json:"reports"`
-	}
 	switch e.Topic {
 	case zhufang.TopicAssignment, zhufang.TopicUnitStatus, zhufang.TopicUnitPositions:
 	default:
 		return
 	}
-	if err := json.Unmarshal(e.Payload, &p); err != nil {
+	body, err := e.Body()
+	if err != nil {
 		f.logger.Warn("fleet: unreadable event", "topic", e.Topic, "err", err)
 		return
 	}
-	switch {
-	case e.Topic == zhufang.TopicAssignment && p.Assignment != nil:
-		f.ix.SetStatus(p.Assignment.UnitID, p.UnitStatus)
-	case e.Topic == zhufang.TopicUnitStatus:
-		f.ix.SetStatus(p.UnitID, p.Status)
-	case e.Topic == zhufang.TopicUnitPositions:
-		for _, r := range p.Reports {
+	switch b := body.(type) {
+	case zhufang.AssignmentChanged:
+		f.ix.SetStatus(b.Assignment.UnitID, b.UnitStatus)
+	case zhufang.UnitStatusChanged:
+		f.ix.SetStatus(b.UnitID, b.Status)
+	case zhufang.PositionsReported:
+		for _, r := range b.Reports {
 			f.Apply(r) // this node's own reports come back as no-ops: not newer
 		}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"math"
@@ -32,7 +31,7 @@ type liveDeps struct {
 	DB     *sqlstore.DB
 	Fleet  *fleet // the node's live dispatch index
 	Events zhufang.EventService
-	Intake *zhufang.Intake // Prepare fills jurisdiction, triage lane and 1-3-5 due times
+	Intake *zhufang.Intake // takes the drawn incidents in, as a call-taker would
 	Model  *demo.Model     // HourRate and Draw pace and draw the incidents
 	Crews  bool            // simulated dispatchers and crews handle the incidents
 	Seed   uint64
@@ -194,12 +193,12 @@ func (l *live) newIncident(ctx context.Context, now time.Time) {
 	inc := &zhufang.Incident{Source: zhufang.SourceCall110, ReceivedAt: now, Position: c.Position, Category: c.Category,
 		Description: c.Description, PlaceType: c.PlaceType, Flags: c.Flags, CallerName: c.CallerName,
 		CallerPhone: c.CallerPhone, Address: c.Address}
-	if err := l.d.Intake.Prepare(inc); err != nil {
-		l.d.Logger.Debug("live: intake refused a drawn incident", "category", c.Category, "err", err)
-		return
-	}
-	if err := l.d.DB.CreateIncident(ctx, inc, liveCaller); err != nil {
-		if ctx.Err() == nil {
+	if err := l.d.Intake.Receive(ctx, inc, liveCaller); err != nil {
+		switch {
+		case ctx.Err() != nil:
+		case zhufang.ErrorCode(err) == zhufang.EINVALID:
+			l.d.Logger.Debug("live: intake refused a drawn incident", "category", c.Category, "err", err)
+		default:
 			l.d.Logger.Warn("live: storing a new incident", "err", err)
 		}
 		return
@@ -245,8 +244,8 @@ func (l *live) report(ctx context.Context, now time.Time) {
 	if l.d.Events == nil {
 		return
 	}
-	if b, err := json.Marshal(map[string]any{"reports": batch}); err == nil {
+	if e, err := zhufang.NewEvent(zhufang.PositionsReported{Reports: batch}, at); err == nil {
 		// As device reports: positions are not state changes and skip the outbox.
-		l.d.Events.Publish(ctx, zhufang.Event{Topic: zhufang.TopicUnitPositions, At: at, Payload: b})
+		l.d.Events.Publish(ctx, e)
 	}
 }

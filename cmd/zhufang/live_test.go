@@ -75,7 +75,7 @@ func newLiveCity(t *testing.T, crews bool) *liveCity {
 	wg.Go(func() { fl.follow(rctx, bus) })
 	t.Cleanup(func() { stop(); <-relay.Done(); wg.Wait() })
 	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: zhufang.DefaultTriage(),
-		Zones: zhufang.DefaultZoneProfiles(), Clock: zhufang.SystemClock{}}
+		Zones: zhufang.DefaultZoneProfiles(), Clock: zhufang.SystemClock{}, Store: db}
 	// Fast enough for about three new incidents a real second whatever the
 	// hour (60 to 200 times real time in the day, more before dawn), so the
 	// counts below are not left to chance.

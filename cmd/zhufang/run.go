@@ -343,7 +343,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	background.Go(func() { fl.follow(rctx, bus) })
-	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: triage, Zones: zones, Clock: zhufang.SystemClock{}}
+	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: triage, Zones: zones, Clock: zhufang.SystemClock{}, Store: db}
 	var live func(context.Context)
 	if cfg.Demo && cfg.Live {
 		if live, err = liveJob(ctx, db, fl, bus, intake, cfg, logger); err != nil {
