@@ -93,3 +93,10 @@ type ComplianceService interface {
 	// with their transitions.
 	FindClockedIncidents(ctx context.Context, from, to time.Time) ([]ClockedIncident, error)
 }
+
+// IncidentCount is how many incidents are in one state and lane.
+type IncidentCount struct {
+	State IncidentState
+	Lane  Lane
+	N     int64
+}

@@ -61,6 +61,27 @@ func (p Point) DistanceMeters(q Point) float64 {
 	return 2 * r * math.Asin(math.Min(1, math.Sqrt(h)))
 }
 
+// OffsetMeters moves p east and north by the given metres, on a local
+// flat approximation good for the few kilometres of a beat.
+func (p Point) OffsetMeters(east, north float64) Point {
+	const perDegree = 111_320.0
+	return Point{Lon: p.Lon + east/(perDegree*math.Cos(p.Lat*math.Pi/180)), Lat: p.Lat + north/perDegree}
+}
+
+// BearingTo is the heading from p to q in degrees from north, in [0, 360);
+// 0 for q at p.
+func (p Point) BearingTo(q Point) float64 {
+	east := (q.Lon - p.Lon) * math.Cos(p.Lat*math.Pi/180)
+	h := math.Atan2(east, q.Lat-p.Lat) * 180 / math.Pi
+	if h < 0 {
+		h += 360
+	}
+	if !(h >= 0 && h < 360) {
+		return 0
+	}
+	return h
+}
+
 // Rect is an axis-aligned box in lon/lat.
 type Rect struct {
 	Min, Max Point

@@ -534,3 +534,12 @@ type OrgService interface {
 type Locator interface {
 	Locate(p Point) (Jurisdiction, bool)
 }
+
+// BureausOf maps each station to its county bureau.
+func BureausOf(stations []*Station) map[int64]int64 {
+	out := make(map[int64]int64, len(stations))
+	for _, s := range stations {
+		out[s.ID] = s.BureauID
+	}
+	return out
+}

@@ -99,6 +99,16 @@ func NewToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
+// NewPassword makes a random password of 16 characters, for a new user
+// or a reset one; it is shown once and stored only as its hash.
+func NewPassword() (string, error) {
+	t, err := NewToken()
+	if err != nil {
+		return "", err
+	}
+	return t[:16], nil
+}
+
 // HashToken is what is stored of a token: its SHA-256, so a stolen copy of
 // the database does not hold live sessions.
 func HashToken(token string) string {

@@ -12,20 +12,13 @@ import (
 // of counts and ages, with no personal data, so they take no actor and are
 // neither scoped nor audited.
 
-// IncidentCount is how many incidents are in one state and lane.
-type IncidentCount struct {
-	State zhufang.IncidentState
-	Lane  zhufang.Lane
-	N     int64
-}
-
 // IncidentCounts counts, by state and lane, the incidents still open and
 // the incidents received since since (in whatever state they are now),
 // each ordered by state then lane. Both reads stay small however long the
 // history: open incidents through the index on state, recent ones through
 // the index on received_at. (A count of every incident ever took more than
 // two seconds on the demo's two years in SQLite.)
-func (db *DB) IncidentCounts(ctx context.Context, since time.Time) (open, recent []IncidentCount, err error) {
+func (db *DB) IncidentCounts(ctx context.Context, since time.Time) (open, recent []zhufang.IncidentCount, err error) {
 	var states []any
 	for _, s := range zhufang.IncidentStates {
 		if !s.Terminal() {
@@ -44,16 +37,16 @@ func (db *DB) IncidentCounts(ctx context.Context, since time.Time) (open, recent
 // in a materialized step first: left to itself, SQLite walks the whole
 // index on state to group without sorting, 0.7 s on the demo's history,
 // instead of the few rows the received_at index finds (2 ms).
-func (db *DB) incidentCounts(ctx context.Context, where string, args ...any) ([]IncidentCount, error) {
+func (db *DB) incidentCounts(ctx context.Context, where string, args ...any) ([]zhufang.IncidentCount, error) {
 	rows, err := db.query(ctx, `WITH picked AS MATERIALIZED (SELECT state, lane FROM incidents WHERE `+where+`)
 		SELECT state, lane, COUNT(*) FROM picked GROUP BY state, lane ORDER BY state, lane`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []IncidentCount
+	var out []zhufang.IncidentCount
 	for rows.Next() {
-		var c IncidentCount
+		var c zhufang.IncidentCount
 		var state, lane string
 		if err := rows.Scan(&state, &lane, &c.N); err != nil {
 			return nil, db.translate(err)

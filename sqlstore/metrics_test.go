@@ -42,7 +42,7 @@ func TestIncidentCounts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := []sqlstore.IncidentCount{ // the cancelled one has ended
+			want := []zhufang.IncidentCount{ // the cancelled one has ended
 				{State: zhufang.StateDispatched, Lane: zhufang.LaneStreet, N: 1},
 				{State: zhufang.StateReceived, Lane: zhufang.LaneCase, N: 1},
 				{State: zhufang.StateReceived, Lane: zhufang.LaneStreet, N: 1},
@@ -50,7 +50,7 @@ func TestIncidentCounts(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("open counts (-want +got):\n%s", diff)
 			}
-			wantRecent := []sqlstore.IncidentCount{
+			wantRecent := []zhufang.IncidentCount{
 				{State: zhufang.StateCancelled, Lane: zhufang.LaneStreet, N: 1},
 				{State: zhufang.StateDispatched, Lane: zhufang.LaneStreet, N: 1},
 				{State: zhufang.StateReceived, Lane: zhufang.LaneCase, N: 1},

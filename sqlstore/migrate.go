@@ -161,3 +161,16 @@ func (db *DB) apply(ctx context.Context, m migration) (err error) {
 	}
 	return tx.commit()
 }
+
+// Ready returns an error unless the database answers and its schema is
+// the one this zhufang knows: what a node's /readyz reports.
+func (db *DB) Ready(ctx context.Context) error {
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if want := LatestVersion(db.engine); v != want {
+		return zhufang.Errorf(zhufang.EUNAVAILABLE, "schema version %d, want %d", v, want)
+	}
+	return nil
+}

@@ -56,17 +56,29 @@ type StateSource struct {
 // DatabaseState is the part of the cluster's state a scrape reads from the
 // database.
 type DatabaseState struct {
-	Incidents         []IncidentCount // open incidents
-	Recent            []IncidentCount // received in the last 24 hours
+	Incidents         []zhufang.IncidentCount // open incidents
+	Recent            []zhufang.IncidentCount // received in the last 24 hours
 	OutboxUnpublished int64
 	OutboxOldest      time.Time // when the oldest unpublished event was written; zero when none waits
 }
 
-// IncidentCount is how many incidents are in one state and lane.
-type IncidentCount struct {
-	State zhufang.IncidentState
-	Lane  zhufang.Lane
-	N     int64
+// StoreState is a StateSource's Database read from a store: the open
+// incidents and those of the last 24 hours, and the outbox's lag.
+func StoreState(st interface {
+	IncidentCounts(ctx context.Context, since time.Time) (open, recent []zhufang.IncidentCount, err error)
+	OutboxLag(ctx context.Context) (n int64, oldest time.Time, err error)
+}) func(context.Context) (DatabaseState, error) {
+	return func(ctx context.Context) (DatabaseState, error) {
+		open, recent, err := st.IncidentCounts(ctx, time.Now().Add(-24*time.Hour))
+		if err != nil {
+			return DatabaseState{}, err
+		}
+		n, oldest, err := st.OutboxLag(ctx)
+		if err != nil {
+			return DatabaseState{}, err
+		}
+		return DatabaseState{Incidents: open, Recent: recent, OutboxUnpublished: n, OutboxOldest: oldest}, nil
+	}
 }
 
 // How long a database read is kept, and how long it may take.

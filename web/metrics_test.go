@@ -301,7 +301,7 @@ func TestMetricsState(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clock := &stepClock{t: now}
 		db := &fakeDatabase{state: web.DatabaseState{
-			Incidents: []web.IncidentCount{
+			Incidents: []zhufang.IncidentCount{
 				{State: zhufang.StateReceived, Lane: zhufang.LaneStreet, N: 4},
 				{State: zhufang.StateReceived, Lane: zhufang.LaneCase, N: 1},
 				{State: zhufang.StateClosed, Lane: zhufang.LaneStreet, N: 120},

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -199,6 +200,38 @@ func NewHTTPServer(addr string, h http.Handler, logger *slog.Logger) *http.Serve
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+}
+
+// ListenAndServe serves h on addr until ctx ends, then shuts down
+// gracefully within 10 s; onShutdown, if set, runs as shutdown starts (it
+// ends the live streams, which never go idle by themselves). logArgs are
+// logged with the address served.
+func ListenAndServe(ctx context.Context, addr string, h http.Handler, onShutdown func(), logger *slog.Logger, logArgs ...any) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot listen on "+addr, err)
+	}
+	hs := NewHTTPServer(addr, h, logger)
+	if onShutdown != nil {
+		hs.RegisterOnShutdown(onShutdown)
+	}
+	logger.Info("serving", append([]any{"url", "http://" + ln.Addr().String() + "/"}, logArgs...)...)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 // groupDigits writes a count with thousands separators, as 115,893.

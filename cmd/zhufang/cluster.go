@@ -1,19 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
-	"time"
 
+	"zhufang/cluster"
 	"zhufang/sqlstore"
 )
 
@@ -77,230 +72,12 @@ func runCluster(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	// The URLs go to the nodes in their environment, not their arguments,
 	// which any user of the machine can read (ps) with the passwords in them.
-	c := &cluster{stderr: &syncWriter{w: stderr}, restart: restart, env: []string{"ZHUFANG_DB=" + cfg.DB, "ZHUFANG_NATS=" + cfg.NATS}}
-	for i := range nodes {
-		name := "node" + strconv.Itoa(i+1)
-		addr := "127.0.0.1:" + strconv.Itoa(basePort+i)
-		a := []string{"serve", "--addr", addr}
-		if cfg.Demo {
-			a = append(a, "--demo")
-		}
-		c.nodes = append(c.nodes, &clusterNode{name: name, url: "http://" + addr, args: append(a, extra...)})
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// The first node goes first, alone: with --demo it may build the city,
-	// and two nodes must not both find the database empty and build it.
-	if err := c.start(ctx, c.nodes[0]); err != nil {
-		return err
-	}
-	if err := c.waitReady(ctx, c.nodes[0], 10*time.Minute); err != nil {
-		c.stop()
-		return err
-	}
-	for _, n := range c.nodes[1:] {
-		if err := c.start(ctx, n); err != nil {
-			c.stop()
-			return err
-		}
-	}
-	for _, n := range c.nodes[1:] {
-		if err := c.waitReady(ctx, n, time.Minute); err != nil {
-			c.stop()
-			return err
-		}
-	}
-	fmt.Fprintf(stdout, "cluster of %d nodes on %s and %s:\n", nodes, redactURL(cfg.DB), redactURL(cfg.NATS))
-	for _, n := range c.nodes {
-		fmt.Fprintf(stdout, "  %s  %s\n", n.name, n.url)
-	}
-	<-ctx.Done()
-	c.stop()
-	return nil
-}
-
-// cluster is the running nodes.
-type cluster struct {
-	env     []string // added to each node's environment
-	stderr  io.Writer
-	restart bool
-	mu      sync.Mutex
-	nodes   []*clusterNode
-	wg      sync.WaitGroup
-	stopped bool
-}
-
-type clusterNode struct {
-	name, url string
-	args      []string
-	cmd       *exec.Cmd     // the node's current process
-	exited    chan struct{} // closed when that process has ended
-	restarts  int
-}
-
-// stopGrace is how long stop waits for the nodes to shut down cleanly
-// before it kills them.
-const stopGrace = 15 * time.Second
-
-// start starts n and watches it: its log lines go to stderr tagged with
-// its name; when it dies it is reported and, with restart, started again
-// after a pause that doubles with each restart up to 30 s. Once the
-// cluster is stopping it starts nothing.
-func (c *cluster) start(ctx context.Context, n *clusterNode) error {
-	cmd, err := nodeCommand(n.args)
-	if err != nil {
-		return err
-	}
-	if cmd.Env == nil {
-		cmd.Env = os.Environ()
-	}
-	cmd.Env = append(cmd.Env, c.env...) // the last of a name wins
-	setDeathSignal(cmd)                 // a node does not outlive a cluster killed outright
-	out, err := cmd.StderrPipe()
-	if err != nil {
-		return err
-	}
-	cmd.Stdout = &prefixWriter{prefix: "[" + n.name + "] ", w: c.stderr}
-	c.mu.Lock()
-	if c.stopped {
-		c.mu.Unlock()
-		return fmt.Errorf("%s: the cluster is stopping", n.name)
-	}
-	if err := cmd.Start(); err != nil {
-		c.mu.Unlock()
-		return fmt.Errorf("start %s: %w", n.name, err)
-	}
-	exited := make(chan struct{})
-	n.cmd, n.exited = cmd, exited
-	c.mu.Unlock()
-	c.wg.Go(func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			fmt.Fprintf(c.stderr, "[%s] %s\n", n.name, sc.Text())
-		}
-		io.Copy(io.Discard, out) // past a line too long to scan: keep draining, or the node blocks
-		err := cmd.Wait()
-		close(exited)
-		c.mu.Lock()
-		stopped := c.stopped
-		n.restarts++
-		pause := min(time.Second<<min(n.restarts-1, 5), 30*time.Second)
-		c.mu.Unlock()
-		if stopped {
-			return
-		}
-		fmt.Fprintf(c.stderr, "[cluster] %s exited: %v\n", n.name, err)
-		if !c.restart {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(pause):
-		}
-		if err := c.start(ctx, n); err != nil {
-			fmt.Fprintf(c.stderr, "[cluster] %s: %v\n", n.name, err)
+	cc := cluster.Config{Nodes: nodes, BasePort: basePort, Env: []string{"ZHUFANG_DB=" + cfg.DB, "ZHUFANG_NATS=" + cfg.NATS},
+		Args: extra, Demo: cfg.Demo, Restart: restart, Command: nodeCommand, Log: stderr}
+	return cluster.Run(ctx, cc, func(ns []cluster.Node) {
+		fmt.Fprintf(stdout, "cluster of %d nodes on %s and %s:\n", nodes, redactURL(cfg.DB), redactURL(cfg.NATS))
+		for _, n := range ns {
+			fmt.Fprintf(stdout, "  %s  %s\n", n.Name, n.URL)
 		}
 	})
-	return nil
-}
-
-// stop asks every node to stop, as a service manager would, waits up to
-// stopGrace, then kills those still running.
-func (c *cluster) stop() {
-	c.signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { c.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(stopGrace):
-		fmt.Fprintf(c.stderr, "[cluster] nodes still running after %s: killing them\n", stopGrace)
-		c.signal(syscall.SIGKILL)
-		<-done
-	}
-}
-
-// signal marks the cluster stopping and sends sig to every node.
-func (c *cluster) signal(sig syscall.Signal) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.stopped = true
-	for _, n := range c.nodes {
-		if n.cmd != nil && n.cmd.Process != nil {
-			n.cmd.Process.Signal(sig)
-		}
-	}
-}
-
-// waitReady waits until n serves, and fails as soon as its process ends.
-func (c *cluster) waitReady(ctx context.Context, n *clusterNode, within time.Duration) error {
-	c.mu.Lock()
-	exited := n.exited
-	c.mu.Unlock()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-exited:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	err := waitReady(ctx, n.url, within)
-	select {
-	case <-exited:
-		return fmt.Errorf("%s ended before it was ready (its log is above)", n.name)
-	default:
-		return err
-	}
-}
-
-// waitReady waits until url's /readyz answers 200.
-func waitReady(ctx context.Context, url string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	client := &http.Client{Timeout: 2 * time.Second}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/readyz", nil)
-		res, err := client.Do(req)
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s was not ready within %s", url, within)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// syncWriter lets several goroutines write whole lines to one writer.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-// prefixWriter tags what a node prints on standard output (the demo's
-// users, once) with its name.
-type prefixWriter struct {
-	prefix string
-	w      io.Writer
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	for line := range strings.SplitSeq(strings.TrimSuffix(string(b), "\n"), "\n") {
-		fmt.Fprintf(p.w, "%s%s\n", p.prefix, line)
-	}
-	return len(b), nil
 }

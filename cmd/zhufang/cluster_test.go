@@ -167,7 +167,7 @@ func clusterDB(t *testing.T, nurl string, zones string) (string, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := buildDemo(ctx, db, Config{Seed: 1, DataDir: dataDir, AnchorDay: templateAnchor}, false); err != nil {
+	if _, err := installDemo(ctx, db, Config{Seed: 1, DataDir: dataDir, AnchorDay: templateAnchor}, false); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

@@ -17,7 +17,9 @@ import (
 
 	"zhufang"
 	"zhufang/demo"
+	"zhufang/dispatch"
 	"zhufang/inmem"
+	"zhufang/locate"
 	"zhufang/sqlstore"
 	"zhufang/sqlstore/sqltest"
 	"zhufang/tiling"
@@ -37,7 +39,7 @@ func BenchmarkBoard(b *testing.B) {
 	if err := db.ImportCity(ctx, city); err != nil {
 		b.Fatal(err)
 	}
-	idx, _, err := loadIndex(ctx, db)
+	idx, _, err := locate.FromOrg(ctx, db)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -69,7 +71,7 @@ func BenchmarkBoard(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	fl, err := newFleet(ctx, db, 2*time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	fl, err := dispatch.NewFleet(ctx, db, 2*time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"zhufang/cluster"
+	"zhufang/load"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -16,8 +18,8 @@ import (
 
 // crashRun is what a SIGKILL test measured.
 type crashRun struct {
-	load     loadReport
-	verify   verifyReport
+	load     load.Report
+	verify   load.VerifyReport
 	restarts []time.Duration // from the kill's end to the restarted node answering /readyz 200
 	metrics  map[string]*dto.MetricFamily
 }
@@ -44,9 +46,9 @@ func killDuringLoad(t *testing.T, dsn string, nodes []*procNode) crashRun {
 	}
 	defer record.Close()
 	lctx, stopLoad := context.WithCancel(ctx)
-	done := make(chan loadReport, 1)
+	done := make(chan load.Report, 1)
 	go func() {
-		rep, err := driveLoad(lctx, loadConfig{URLs: urls, Creds: creds, Rate: 20, Positions: 50, Record: record})
+		rep, err := load.Drive(lctx, load.Config{URLs: urls, Creds: creds, Rate: 20, Positions: 50, Record: record})
 		if err != nil {
 			t.Error(err)
 		}
@@ -62,7 +64,7 @@ func killDuringLoad(t *testing.T, dsn string, nodes []*procNode) crashRun {
 		time.Sleep(500 * time.Millisecond) // the load meets a dead node
 		began := time.Now()
 		n.start(t)
-		if err := waitReady(ctx, n.url, time.Minute); err != nil {
+		if err := cluster.WaitReady(ctx, n.url, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		run.restarts = append(run.restarts, time.Since(began))
@@ -76,11 +78,11 @@ func killDuringLoad(t *testing.T, dsn string, nodes []*procNode) crashRun {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	records, err := readLoadRecords(f, recordPath)
+	records, err := load.ReadRecords(f, recordPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	run.verify, err = verifyLoad(ctx, urls, creds.Session, records)
+	run.verify, err = load.Verify(ctx, urls, creds.Session, records)
 	if err != nil {
 		t.Fatal(err)
 	}

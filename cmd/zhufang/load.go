@@ -2,35 +2,19 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"maps"
-	mrand "math/rand/v2"
-	"net/http"
 	"net/url"
 	"os"
-	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"zhufang"
+	"zhufang/load"
+	"zhufang/locate"
 	"zhufang/sqlstore"
-)
-
-// The load tool's bounds: one request may take loadTimeout, at most
-// loadMaxInFlight are out at once (a due request that finds them all taken
-// is skipped and counted behind, so a dying cluster cannot pile requests
-// up), and at most loadMaxUnits devices report positions.
-const (
-	loadTimeout     = 5 * time.Second
-	loadMaxInFlight = 64
-	loadMaxRate     = 10000
-	loadMaxUnits    = 50
-	loadLatencyKept = 1 << 16 // latency samples kept; past that, a uniform sample
 )
 
 // runLoad drives one server or a cluster at a steady rate of incident
@@ -40,7 +24,7 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, std
 	var cfg Config
 	var rawURLs []string
 	var record, verify string
-	var lc loadConfig
+	var lc load.Config
 	fs := flagSet("load", "Drives the API of one server or a cluster (--url, several used in turn) at a steady rate of 110\n"+
 		"intakes, each then dispatched and acknowledged, and of unit position reports; prints what was\n"+
 		"acknowledged, what failed and the intake latency. A dispatcher and device tokens for the run are\n"+
@@ -78,11 +62,11 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		return runVerify(ctx, cfg, urls, verify, stdout, stderr)
 	}
-	if !(lc.Rate > 0 && lc.Rate <= loadMaxRate) {
-		return usageError{fmt.Sprintf("--rate %g must be more than 0 and at most %d intakes per second", lc.Rate, loadMaxRate)}
+	if !(lc.Rate > 0 && lc.Rate <= load.MaxRate) {
+		return usageError{fmt.Sprintf("--rate %g must be more than 0 and at most %d intakes per second", lc.Rate, load.MaxRate)}
 	}
-	if !(lc.Positions >= 0 && lc.Positions <= loadMaxRate) {
-		return usageError{fmt.Sprintf("--positions %g must be from 0 to %d reports per second", lc.Positions, loadMaxRate)}
+	if !(lc.Positions >= 0 && lc.Positions <= load.MaxRate) {
+		return usageError{fmt.Sprintf("--positions %g must be from 0 to %d reports per second", lc.Positions, load.MaxRate)}
 	}
 	if lc.Duration < 0 {
 		return usageError{fmt.Sprintf("--duration %s must not be negative (0 runs until interrupted)", lc.Duration)}
@@ -97,14 +81,14 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, std
 		defer f.Close()
 		lc.Record = f
 	}
-	lc.Creds, err = provisionLoad(ctx, cfg.DB, urls, loadMaxUnits)
+	lc.Creds, err = provisionLoad(ctx, cfg.DB, urls, load.MaxUnits)
 	if lc.Creds.Username != "" {
 		defer retireQuietly(ctx, cfg.DB, lc.Creds, stderr)
 	}
 	if err != nil {
 		return err
 	}
-	rep, err := driveLoad(ctx, lc)
+	rep, err := load.Drive(ctx, lc)
 	if err != nil && rep.Seconds == 0 {
 		return err // it never started
 	}
@@ -115,7 +99,7 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, std
 			return err
 		}
 	} else {
-		printLoadReport(stdout, rep, record)
+		rep.WriteText(stdout, record)
 	}
 	if err != nil {
 		return err
@@ -148,171 +132,80 @@ func checkLoadURLs(raw []string) ([]string, error) {
 	return out, nil
 }
 
-// loadCreds are what a load run acts with: a dispatcher's session, unit
-// devices, and the ground where incidents happen.
-type loadCreds struct {
-	Username string          // the run's dispatcher, load-<8 hex>
-	Session  string          // its session token, signed in over HTTP
-	Units    []loadUnit      // units whose devices report positions
-	Points   []zhufang.Point // homes of units with a station: incidents happen near them
-	// Inside reports whether a point lies in the city's jurisdiction; nil
-	// takes every point.
-	Inside func(zhufang.Point) bool
-}
-
-// loadUnit is one unit a load run moves, with its device's token.
-type loadUnit struct {
-	ID     int64
-	Device int64
-	Token  string
-	Home   zhufang.Point
-}
-
-// provisionLoad makes, in the servers' database, a city-wide dispatcher
-// with a random password and device tokens for up to units patrol units
-// with a station, then signs the dispatcher in at the first of urls that
-// answers. Both are audited as the system, like `user add` and `device add`.
-// With units 0 (enough to verify) it reads no ground either.
-func provisionLoad(ctx context.Context, dsn string, urls []string, units int) (loadCreds, error) {
-	var creds loadCreds
+// provisionLoad makes a run's dispatcher and devices in the servers'
+// database (load.Provision), reading the city's ground for units > 0.
+func provisionLoad(ctx context.Context, dsn string, urls []string, units int) (load.Creds, error) {
 	if !sqlstore.IsPostgresURL(dsn) {
 		if _, err := os.Stat(dsn); err != nil {
-			return creds, zhufang.Errorf(zhufang.ENOTFOUND, "database file %s does not exist", dsn)
+			return load.Creds{}, zhufang.Errorf(zhufang.ENOTFOUND, "database file %s does not exist", dsn)
 		}
 	}
 	// Not migrated: the database belongs to the servers, which migrate it.
 	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
 	if err != nil {
-		return creds, err
+		return load.Creds{}, err
 	}
 	defer db.Close()
-	var cands []loadUnit
+	var loc zhufang.Locator
 	if units > 0 {
-		if cands, err = loadGround(ctx, db, &creds); err != nil {
-			return creds, err
-		}
-		cands = cands[:min(units, len(cands))]
-	}
-	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return creds, err
-	}
-	password, err := newPassword()
-	if err != nil {
-		return creds, err
-	}
-	u := zhufang.User{Username: "load-" + hex.EncodeToString(b[:]), Name: "压力测试 load", Role: zhufang.RoleDispatcher,
-		Scope: zhufang.Scope{Level: zhufang.ScopeCity}, Lang: "zh"}
-	if err := db.CreateUser(ctx, &u, password); err != nil {
-		return creds, err
-	}
-	creds.Username = u.Username
-	for _, c := range cands {
-		if c.Device, c.Token, err = db.CreateDevice(ctx, c.ID); err != nil {
-			return creds, err
-		}
-		creds.Units = append(creds.Units, c)
-	}
-	client := newLoadClient()
-	defer client.CloseIdleConnections()
-	body := map[string]string{"username": u.Username, "password": password}
-	for _, base := range urls {
-		var sess struct{ Token string }
-		if err = loadCall(ctx, client, http.MethodPost, base+"/api/v1/session", "", body, http.StatusCreated, &sess); err == nil {
-			creds.Session = sess.Token
-			return creds, nil
+		if loc, _, err = locate.FromOrg(ctx, db); err != nil {
+			return load.Creds{}, err
 		}
 	}
-	return creds, zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot sign in at any --url", err)
-}
-
-// loadGround sets where a run's incidents happen and which points are
-// inside the city, and returns the units with a station inside it: police
-// patrols first, in random order, so that a run's devices are spread over
-// the city; the mass-prevention teams only after them.
-func loadGround(ctx context.Context, db *sqlstore.DB, creds *loadCreds) ([]loadUnit, error) {
-	idx, _, err := loadIndex(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	creds.Inside = func(p zhufang.Point) bool { _, ok := idx.Locate(p); return ok }
-	all, err := db.FindUnits(ctx, 0)
-	if err != nil {
-		return nil, err
-	}
-	var cands []loadUnit
-	patrol := map[int64]bool{}
-	for _, u := range all {
-		home := u.Home
-		if home.IsZero() {
-			home = u.Position
-		}
-		if u.StationID == 0 || home.IsZero() || !creds.Inside(home) {
-			continue
-		}
-		creds.Points = append(creds.Points, home)
-		cands = append(cands, loadUnit{ID: u.ID, Home: home})
-		patrol[u.ID] = u.Kind == zhufang.UnitPatrolCar || u.Kind == zhufang.UnitMotorcycle || u.Kind == zhufang.UnitFoot
-	}
-	if len(cands) == 0 {
-		return nil, zhufang.Errorf(zhufang.EINVALID, "database %s holds no unit with a station inside the city: is it the servers' database?", db.Where())
-	}
-	mrand.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
-	sort.SliceStable(cands, func(i, j int) bool { return patrol[cands[i].ID] && !patrol[cands[j].ID] })
-	return cands, nil
-}
-
-// retireLoad revokes a run's device tokens and disables its dispatcher,
-// which ends the session: they were made for the run and nobody else
-// holds them.
-func retireLoad(ctx context.Context, dsn string, creds loadCreds) error {
-	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	for _, u := range creds.Units {
-		if err := db.RevokeDevice(ctx, u.Device); err != nil {
-			return err
-		}
-	}
-	if creds.Username == "" {
-		return nil
-	}
-	return db.SetUserDisabled(ctx, creds.Username, true)
+	return load.Provision(ctx, db, loc, urls, units)
 }
 
 // retireQuietly retires the run's credentials even after an interrupt;
 // a failure leaves them behind, which is said but does not fail the run.
-func retireQuietly(ctx context.Context, dsn string, creds loadCreds, w io.Writer) {
-	if err := retireLoad(context.WithoutCancel(ctx), dsn, creds); err != nil {
+func retireQuietly(ctx context.Context, dsn string, creds load.Creds, w io.Writer) {
+	ctx = context.WithoutCancel(ctx)
+	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	if err == nil {
+		err = load.Retire(ctx, db, creds)
+		db.Close()
+	}
+	if err != nil {
 		fmt.Fprintf(w, "note: could not retire user %s and its devices: %s\n", creds.Username, oneLine(err))
 	}
 }
 
-// printLoadReport prints the summary of a run for people.
-func printLoadReport(w io.Writer, r loadReport, record string) {
-	fails := func(c loadCount) string {
-		f := c.Failures
-		return fmt.Sprintf("%d failed (refused/reset %d, 5xx %d, 4xx %d, timeout %d, other %d)", c.Failed, f.Refused, f.Server, f.Client, f.Timeout, f.Other)
+// runVerify is load --verify: read the record, then check it.
+func runVerify(ctx context.Context, cfg Config, urls []string, path string, stdout, stderr io.Writer) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return zhufang.Errorf(zhufang.ENOTFOUND, "record file %s does not exist", path)
 	}
-	fmt.Fprintf(w, "load: %.1f s against %s\n", r.Seconds, strings.Join(r.URLs, ", "))
-	fmt.Fprintf(w, "intakes:      %d attempted, %d acknowledged (%.1f/s), %s, %d behind\n",
-		r.Intakes.Attempted, r.Intakes.Acknowledged, r.IntakeRate, fails(r.Intakes), r.Intakes.Behind)
-	fmt.Fprintf(w, "transitions:  %d acknowledged, %s\n", r.Transitions.Acknowledged, fails(r.Transitions))
-	fmt.Fprintf(w, "positions:    %d of %d accepted (%.1f/s) in %d requests, %s, %d behind\n",
-		r.Accepted, r.Sent, r.PosRate, r.Positions.Attempted, fails(r.Positions), r.Positions.Behind)
-	fmt.Fprintf(w, "intake latency: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n", r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max)
-	if len(r.URLs) > 1 {
-		for _, u := range r.URLs {
-			c := r.ByURL[u]
-			fmt.Fprintf(w, "  %s: %d intakes acknowledged, %d failed\n", u, c.Acknowledged, c.Failed)
+	if err != nil {
+		return zhufang.Errorf(zhufang.EINVALID, "cannot read the record file: %v", err)
+	}
+	records, err := load.ReadRecords(f, path)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	creds, err := provisionLoad(ctx, cfg.DB, urls, 0)
+	if creds.Username != "" {
+		defer retireQuietly(ctx, cfg.DB, creds, stderr)
+	}
+	if err != nil {
+		return err
+	}
+	rep, err := load.Verify(ctx, urls, creds.Session, records)
+	if err != nil {
+		return err
+	}
+	if cfg.JSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(r.FirstErrors)) {
-		fmt.Fprintf(w, "first %s error: %s\n", k, r.FirstErrors[k])
+	if err := rep.Err(); err != nil {
+		return err
 	}
-	if record != "" {
-		fmt.Fprintf(w, "record: %d lines appended to %s\n", r.Records, record)
+	if !cfg.JSON {
+		fmt.Fprintf(stdout, "%d acknowledged incidents, all present with their history\n", rep.Incidents)
 	}
+	return nil
 }

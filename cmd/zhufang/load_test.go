@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"zhufang/load"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -35,18 +36,18 @@ func TestLoadServer(t *testing.T) {
 		}
 	}()
 	ctx := t.Context()
-	creds, err := provisionLoad(ctx, dsn, []string{base}, loadMaxUnits)
+	creds, err := provisionLoad(ctx, dsn, []string{base}, load.MaxUnits)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(creds.Units) != loadMaxUnits || creds.Session == "" || !strings.HasPrefix(creds.Username, "load-") {
+	if len(creds.Units) != load.MaxUnits || creds.Session == "" || !strings.HasPrefix(creds.Username, "load-") {
 		t.Fatalf("provisioned %d units, session %t, user %q; want %d units, a session and a load- user",
-			len(creds.Units), creds.Session != "", creds.Username, loadMaxUnits)
+			len(creds.Units), creds.Session != "", creds.Username, load.MaxUnits)
 	}
 
 	// A steady run: every due request goes out and is acknowledged.
 	var record bytes.Buffer
-	rep, err := driveLoad(ctx, loadConfig{URLs: []string{base}, Creds: creds, Rate: 10, Positions: 40, Duration: 3 * time.Second, Record: &record})
+	rep, err := load.Drive(ctx, load.Config{URLs: []string{base}, Creds: creds, Rate: 10, Positions: 40, Duration: 3 * time.Second, Record: &record})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,22 +78,29 @@ func TestLoadServer(t *testing.T) {
 		Stale    bool
 		Position zhufang.Point
 	}
-	client := newLoadClient()
-	if err := loadCall(ctx, client, http.MethodGet, fmt.Sprintf("%s/api/v1/units/%d", base, creds.Units[0].ID), creds.Session, nil, 200, &unit); err != nil {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/api/v1/units/%d", base, creds.Units[0].ID), nil)
+	req.Header.Set("Authorization", "Bearer "+creds.Session)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
 		t.Fatal(err)
+	}
+	err = json.NewDecoder(res.Body).Decode(&unit)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("GET unit %d: %d, %v", creds.Units[0].ID, res.StatusCode, err)
 	}
 	if unit.Stale || unit.Position.DistanceMeters(creds.Units[0].Home) > 2000 {
 		t.Fatalf("unit %d after the run: %+v, want a fresh position within 2 km of home %v", creds.Units[0].ID, unit, creds.Units[0].Home)
 	}
-	records, err := readLoadRecords(&record, "steady")
+	records, err := load.ReadRecords(&record, "steady")
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := verifyLoad(ctx, []string{base}, creds.Session, records)
+	v, err := load.Verify(ctx, []string{base}, creds.Session, records)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (verifyReport{Incidents: 30, Present: 30, Lost: []loadLoss{}}); !cmp.Equal(v, want) {
+	if want := (load.VerifyReport{Incidents: 30, Present: 30, Lost: []load.Loss{}}); !cmp.Equal(v, want) {
 		t.Fatalf("verify (-want +got):\n%s", cmp.Diff(want, v))
 	}
 
@@ -105,7 +113,7 @@ func TestLoadServer(t *testing.T) {
 // connections and one answering 503: only their own requests fail, every
 // transition reaches the live node, and verify finds every incident through
 // the list.
-func checkLoadDeadNodes(t *testing.T, base string, creds loadCreds) {
+func checkLoadDeadNodes(t *testing.T, base string, creds load.Creds) {
 	dead := deadURL(t)
 	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -115,7 +123,7 @@ func checkLoadDeadNodes(t *testing.T, base string, creds loadCreds) {
 	defer failing.Close()
 	urls := []string{base, dead, failing.URL}
 	var record bytes.Buffer
-	rep, err := driveLoad(t.Context(), loadConfig{URLs: urls, Creds: creds, Rate: 15, Positions: 30, Duration: 2 * time.Second, Record: &record})
+	rep, err := load.Drive(t.Context(), load.Config{URLs: urls, Creds: creds, Rate: 15, Positions: 30, Duration: 2 * time.Second, Record: &record})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,18 +147,18 @@ func checkLoadDeadNodes(t *testing.T, base string, creds loadCreds) {
 	if f := rep.Positions.Failures; rep.Accepted == 0 || f.Refused+f.Server == 0 || rep.Positions.Failed != f.Refused+f.Server {
 		t.Fatalf("positions: %d accepted, requests %+v", rep.Accepted, rep.Positions)
 	}
-	records, err := readLoadRecords(&record, "dead")
+	records, err := load.ReadRecords(&record, "dead")
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := verifyLoad(t.Context(), []string{dead, failing.URL, base}, creds.Session, records)
-	if err != nil || v.Present != int(in.Acknowledged) || v.Incidents != v.Present || v.err() != nil {
+	v, err := load.Verify(t.Context(), []string{dead, failing.URL, base}, creds.Session, records)
+	if err != nil || v.Present != int(in.Acknowledged) || v.Incidents != v.Present || v.Err() != nil {
 		t.Fatalf("verify through dead nodes: %+v %v", v, err)
 	}
 	// Where no node answers, nothing is checked, and verify says so.
-	v, err = verifyLoad(t.Context(), []string{dead, failing.URL}, creds.Session, records)
-	if err != nil || v.Unchecked != v.Incidents || v.Present != 0 || !strings.Contains(fmt.Sprint(v.err()), "could not be checked") {
-		t.Fatalf("verify with no node answering: %+v %v (%v)", v, err, v.err())
+	v, err = load.Verify(t.Context(), []string{dead, failing.URL}, creds.Session, records)
+	if err != nil || v.Unchecked != v.Incidents || v.Present != 0 || !strings.Contains(fmt.Sprint(v.Err()), "could not be checked") {
+		t.Fatalf("verify with no node answering: %+v %v (%v)", v, err, v.Err())
 	}
 }
 
@@ -168,13 +176,13 @@ func deadURL(t *testing.T) string {
 
 // checkLoadCommand runs `zhufang load` and `zhufang load --verify` as a
 // shell would, provisioning through --db.
-func checkLoadCommand(t *testing.T, base, dsn string, creds loadCreds) {
+func checkLoadCommand(t *testing.T, base, dsn string, creds load.Creds) {
 	file := filepath.Join(t.TempDir(), "run.jsonl")
 	code, stdout, stderr, _ := runMain(t, "load", "--url", base+"/", "--db", dsn, "--duration", "2s", "--rate", "5", "--positions", "10", "--record", file, "--json")
 	if code != 0 || stderr != "" {
 		t.Fatalf("load: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
-	var rep loadReport
+	var rep load.Report
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatalf("load --json: %v\n%s", err, stdout)
 	}
@@ -205,8 +213,8 @@ func checkLoadCommand(t *testing.T, base, dsn string, creds loadCreds) {
 // another straight from the database, adds a record of an incident that
 // never was, and checks that verify names all three, in process and as a
 // command.
-func checkLoadLoss(t *testing.T, base, dsn string, creds loadCreds, records []loadRecord) {
-	recs := mergeLoadRecords(records)
+func checkLoadLoss(t *testing.T, base, dsn string, creds load.Creds, records []load.Record) {
+	recs := load.MergeRecords(records)
 	gone, cut := recs[3].ID, recs[7].ID
 	db := loadRawDB(t, dsn)
 	for _, q := range []string{`DELETE FROM incident_transitions WHERE incident_id = ?`, `DELETE FROM breach_alerts WHERE incident_id = ?`,
@@ -218,12 +226,12 @@ func checkLoadLoss(t *testing.T, base, dsn string, creds loadCreds, records []lo
 	if _, err := db.Exec(`DELETE FROM incident_transitions WHERE incident_id = ? AND to_state = 'acknowledged'`, cut); err != nil {
 		t.Fatal(err)
 	}
-	never := loadRecord{ID: 1 << 40, ReceivedAt: recs[0].ReceivedAt, States: []zhufang.IncidentState{zhufang.StateReceived}}
-	v, err := verifyLoad(t.Context(), []string{base}, creds.Session, append(records, never))
+	never := load.Record{ID: 1 << 40, ReceivedAt: recs[0].ReceivedAt, States: []zhufang.IncidentState{zhufang.StateReceived}}
+	v, err := load.Verify(t.Context(), []string{base}, creds.Session, append(records, never))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := verifyReport{Incidents: 31, Present: 28, Lost: []loadLoss{
+	want := load.VerifyReport{Incidents: 31, Present: 28, Lost: []load.Loss{
 		{ID: gone, Reason: fmt.Sprintf("incident %d does not exist", gone)},
 		{ID: cut, Reason: fmt.Sprintf("incident %d lacks its acknowledged (stored: received → dispatched)", cut)},
 		{ID: never.ID, Reason: fmt.Sprintf("incident %d does not exist", never.ID)},
@@ -328,126 +336,4 @@ func loadDemoDB(t *testing.T) string {
 	dsn := filepath.Join(t.TempDir(), "demo.db")
 	demoArgs(t, dsn)
 	return dsn
-}
-
-// TestLoadRecordParse: what a record line must be.
-func TestLoadRecordParse(t *testing.T) {
-	at := time.Date(2026, 3, 1, 8, 0, 0, 123456000, time.UTC)
-	tests := []struct {
-		name, line string
-		want       loadRecord
-		err        string
-	}{
-		{"received", `{"id":1,"received_at":"2026-03-01T08:00:00.123456Z","states":["received"]}`,
-			loadRecord{ID: 1, ReceivedAt: at, States: []zhufang.IncidentState{"received"}}, ""},
-		{"acknowledged", `{"id":42,"received_at":"2026-03-01T16:00:00.123456+08:00","states":["received","dispatched","acknowledged"],"url":"http://a:1"}`,
-			loadRecord{ID: 42, ReceivedAt: at, States: []zhufang.IncidentState{"received", "dispatched", "acknowledged"}, URL: "http://a:1"}, ""},
-		{"not JSON", `id=1`, loadRecord{}, "not a load record"},
-		{"two objects", `{"id":1,"received_at":"2026-03-01T08:00:00Z","states":["received"]} {}`, loadRecord{}, "more than one JSON value"},
-		{"unknown field", `{"id":1,"received_at":"2026-03-01T08:00:00Z","states":["received"],"extra":1}`, loadRecord{}, `unknown field "extra"`},
-		{"no id", `{"received_at":"2026-03-01T08:00:00Z","states":["received"]}`, loadRecord{}, "id must be a positive"},
-		{"negative id", `{"id":-3,"received_at":"2026-03-01T08:00:00Z","states":["received"]}`, loadRecord{}, "id must be a positive"},
-		{"id too big", `{"id":99999999999999999999,"received_at":"2026-03-01T08:00:00Z","states":["received"]}`, loadRecord{}, "not a load record"},
-		{"no time", `{"id":1,"states":["received"]}`, loadRecord{}, "received_at is missing"},
-		{"bad time", `{"id":1,"received_at":"yesterday","states":["received"]}`, loadRecord{}, "not a load record"},
-		{"no states", `{"id":1,"received_at":"2026-03-01T08:00:00Z","states":[]}`, loadRecord{}, "states must start with received"},
-		{"starts late", `{"id":1,"received_at":"2026-03-01T08:00:00Z","states":["dispatched"]}`, loadRecord{}, "states must start with received"},
-		{"unknown state", `{"id":1,"received_at":"2026-03-01T08:00:00Z","states":["received","lost"]}`, loadRecord{}, `cannot go from "received" to "lost"`},
-		{"null", `null`, loadRecord{}, "id must be a positive"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseLoadRecord([]byte(tt.line))
-			if tt.err != "" {
-				if err == nil || !strings.Contains(zhufang.ErrorMessage(err), tt.err) {
-					t.Fatalf("error %v, want one saying %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Fatalf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-// TestLoadHistoryGap: what counts as an incident stored whole.
-func TestLoadHistoryGap(t *testing.T) {
-	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
-	rec := func(states ...zhufang.IncidentState) loadRecord {
-		return loadRecord{ID: 5, ReceivedAt: at, States: states}
-	}
-	s := func(states ...zhufang.IncidentState) []zhufang.IncidentState { return states }
-	const r, d, a, o = zhufang.StateReceived, zhufang.StateDispatched, zhufang.StateAcknowledged, zhufang.StateOnScene
-	tests := []struct {
-		name     string
-		rec      loadRecord
-		received time.Time
-		stored   []zhufang.IncidentState
-		want     string
-	}{
-		{"same", rec(r, d, a), at, s(r, d, a), ""},
-		{"moved on since", rec(r, d, a), at, s(r, d, a, o), ""},
-		{"acknowledged late, not recorded", rec(r, d), at, s(r, d, a), ""},
-		{"same instant in another zone", rec(r), at.In(zhufang.ChinaTime), s(r), ""},
-		{"lost its acknowledgement", rec(r, d, a), at, s(r, d), "incident 5 lacks its acknowledged (stored: received → dispatched)"},
-		{"out of order", rec(r, d, a), at, s(r, a, d), "incident 5 lacks its acknowledged (stored: received → acknowledged → dispatched)"},
-		{"no history", rec(r), at, nil, "incident 5 lacks its received (stored: )"},
-		{"another incident", rec(r), at.Add(time.Second), s(r), "incident 5 was received at 2026-03-01T08:00:01Z, the record says 2026-03-01T08:00:00Z"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := historyGap(tt.rec, tt.received, tt.stored); got != tt.want {
-				t.Fatalf("got %q, want %q", got, tt.want)
-			}
-		})
-	}
-	merged := mergeLoadRecords([]loadRecord{rec(r), {ID: 2, ReceivedAt: at, States: s(r)}, rec(r, d, a), rec(r, d)})
-	want := []loadRecord{{ID: 2, ReceivedAt: at, States: s(r)}, rec(r, d, a)}
-	if diff := cmp.Diff(want, merged); diff != "" {
-		t.Fatalf("merged (-want +got):\n%s", diff)
-	}
-}
-
-// FuzzLoadRecord: a record line is outside input. Whatever it holds, the
-// parser does not panic, its error is one line, and what it accepts
-// survives writing and reading again unchanged.
-func FuzzLoadRecord(f *testing.F) {
-	for _, seed := range []string{
-		`{"id":1,"received_at":"2026-03-01T08:00:00.123456Z","states":["received"]}`,
-		`{"id":42,"received_at":"2026-03-01T16:00:00+08:00","states":["received","dispatched","acknowledged"],"url":"http://127.0.0.1:8080"}`,
-		`{"id":3,"received_at":"2026-03-01T08:00:00Z","states":["received","dispatched","acknowledged","on_scene","handling","feedback","closed"]}`,
-		`{"id":3,"received_at":"2026-03-01T08:00:00Z","states":["received","cancelled"]}`,
-		`{"id":0,"received_at":"2026-03-01T08:00:00Z","states":["received"]}`,
-		`{"id":1,"received_at":"0000-01-01T00:00:00+23:59","states":["received"]}`,
-		`{"id":1,"received_at":"2026-03-01T08:00:00Z","states":["received","received"]}`,
-		`{"id":1e3,"received_at":"2026-03-01T08:00:00Z","states":["received"]}`,
-		`{"id":1,"received_at":"2026-03-01T08:00:00Z","states":["received"],"url":"\u0000\n"}`,
-		`[1,2,3]`, `null`, `{}`, `{"id":`, "\xff\xfe",
-	} {
-		f.Add([]byte(seed))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		rec, err := parseLoadRecord(b)
-		if err != nil {
-			if msg := zhufang.ErrorMessage(err); strings.ContainsAny(msg, "\r\n") {
-				t.Fatalf("error is not one line: %q", msg)
-			}
-			return
-		}
-		line, err := json.Marshal(rec)
-		if err != nil {
-			t.Fatalf("accepted %q but cannot write it again: %v", b, err)
-		}
-		again, err := parseLoadRecord(line)
-		if err != nil {
-			t.Fatalf("accepted %q but not its own rewriting %s: %v", b, line, err)
-		}
-		if again.ID != rec.ID || !again.ReceivedAt.Equal(rec.ReceivedAt) || again.URL != rec.URL || !cmp.Equal(again.States, rec.States) {
-			t.Fatalf("%q came back as %+v, was %+v", b, again, rec)
-		}
-	})
 }

@@ -10,13 +10,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"zhufang/sqlstore"
+	"zhufang/sqlstore/sqltest"
 )
 
 const dataDir = "../../../shared/data"
@@ -34,9 +33,7 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	code := m.Run()
-	if demoTemplate.dir != "" {
-		os.RemoveAll(demoTemplate.dir)
-	}
+	sqltest.RemoveDemoFiles()
 	os.Exit(code)
 }
 
@@ -243,43 +240,16 @@ func startServe(t testing.TB, args ...string) (string, func() error) {
 	}
 }
 
-// The demo city is built once per test binary into a template file, and
-// each SQLite test that only needs a served city gets its own copy: under
-// the race detector a build takes most of a minute. TestServeDemo and
-// TestDemoCommand still build it themselves, since building is what they test.
-var demoTemplate struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
 // demoArgs prepares dsn with the demo city and returns the serve flags for
-// it: a copy of the template for SQLite, --demo for PostgreSQL.
+// it: a copy of the city built once per test binary (sqltest.Demo) for
+// SQLite, --demo for PostgreSQL. TestServeDemo and TestDemoCommand still
+// build it themselves, since building is what they test.
 func demoArgs(t testing.TB, dsn string) []string {
 	t.Helper()
 	if sqlstore.IsPostgresURL(dsn) {
 		return []string{"--demo", "--history", "2", "--live=false", "--db", dsn}
 	}
-	demoTemplate.once.Do(func() {
-		demoTemplate.dir, demoTemplate.err = os.MkdirTemp("", "zhufang-demo-")
-		if demoTemplate.err != nil {
-			return
-		}
-		ctx := context.Background()
-		db, err := openDB(ctx, filepath.Join(demoTemplate.dir, "demo.db"))
-		if err != nil {
-			demoTemplate.err = err
-			return
-		}
-		_, demoTemplate.err = buildDemo(ctx, db, Config{Seed: 1, DataDir: dataDir, HistoryDays: 2, AnchorDay: templateAnchor}, false)
-		if err := db.Close(); demoTemplate.err == nil {
-			demoTemplate.err = err
-		}
-	})
-	if demoTemplate.err != nil {
-		t.Fatalf("building the demo city template: %v", demoTemplate.err)
-	}
-	b, err := os.ReadFile(filepath.Join(demoTemplate.dir, "demo.db"))
+	b, err := os.ReadFile(sqltest.Demo(t, 2))
 	if err != nil {
 		t.Fatal(err)
 	}

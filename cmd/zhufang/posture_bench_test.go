@@ -28,11 +28,11 @@ func BenchmarkPostureCityHour(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	city, err := simCity(ctx, db)
+	city, err := sim.LoadCity(ctx, db)
 	if err != nil {
 		b.Fatal(err)
 	}
-	demand, err := demandBefore(ctx, db, m, rec, city.Bureaus, m.Anchor().AddDate(0, 0, 40))
+	demand, err := sim.DemandBefore(ctx, db, m, rec, city.Bureaus, m.Anchor().AddDate(0, 0, 40))
 	if err != nil {
 		b.Fatal(err)
 	}

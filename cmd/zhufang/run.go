@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,6 +19,7 @@ import (
 	"zhufang/demo"
 	"zhufang/dispatch"
 	"zhufang/inmem"
+	"zhufang/live"
 	"zhufang/locate"
 	"zhufang/natsbus"
 	"zhufang/posture"
@@ -212,11 +211,11 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return zhufang.Errorf(zhufang.ECONFLICT, "database %s already holds an organisation; pass --force to replace it", db.Where())
 	}
 	cfg.progress = stderr
-	built, err := buildDemo(ctx, db, cfg, !empty)
+	built, err := installDemo(ctx, db, cfg, !empty)
 	if err != nil {
 		return err
 	}
-	users, err := createDemoUsers(ctx, db)
+	users, err := demo.CreateUsers(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -244,50 +243,31 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	return nil
 }
 
-// buildDemo generates the demo city and its history and stores them,
-// replacing what is there if replace is set. It reports the time the city
-// took and the history's size and time.
-func buildDemo(ctx context.Context, db *sqlstore.DB, cfg Config, replace bool) (demoBuilt, error) {
-	var out demoBuilt
-	start := time.Now()
-	city, err := demo.Build(demo.Options{Seed: cfg.Seed, DataDir: cfg.DataDir, Cells: tiling.Cells})
+// installDemo builds the demo city and its history into db, replacing
+// what is there if replace is set, with a progress bar on a terminal.
+func installDemo(ctx context.Context, db *sqlstore.DB, cfg Config, replace bool) (demo.Installed, error) {
+	cats, err := loadCategories(cfg.DataDir)
 	if err != nil {
-		return out, err
+		return demo.Installed{}, err
 	}
-	if replace {
-		err = db.ReplaceCity(ctx, city)
-	} else {
-		err = db.ImportCity(ctx, city)
-	}
-	if err != nil {
-		return out, err
-	}
-	out.City = time.Since(start)
 	anchor, err := cfg.anchor()
 	if err != nil {
-		return out, err
+		return demo.Installed{}, err
 	}
-	rec := zhufang.DemoCity{Seed: cfg.Seed, AnchorDay: anchor.Format(time.DateOnly), HistoryDays: cfg.HistoryDays, BuiltAt: time.Now()}
-	if err := db.SetDemoCity(ctx, rec); err != nil {
-		return out, err
-	}
-	m, _, err := loadModel(ctx, db, cfg.DataDir)
-	if err != nil {
-		return out, err
-	}
-	start = time.Now()
-	if out.Incidents, err = buildHistory(ctx, db, m, cfg.HistoryDays, cfg.progress); err != nil {
-		return out, err
-	}
-	out.History = time.Since(start)
-	rec.Incidents = out.Incidents
-	return out, db.SetDemoCity(ctx, rec)
+	bar := newProgress(cfg.progress, "history", cfg.HistoryDays)
+	defer bar.done()
+	return demo.Install(ctx, db, demo.Setup{City: demo.Options{Seed: cfg.Seed, DataDir: cfg.DataDir, Cells: tiling.Cells},
+		HistoryDays: cfg.HistoryDays, Anchor: anchor, Replace: replace, Categories: cats, ETA: dispatch.DefaultEstimator().ETA,
+		Progress: func(done, _ int) { bar.set(done) }})
 }
 
-// demoBuilt is what building the demo city took.
-type demoBuilt struct {
-	City, History time.Duration
-	Incidents     int64
+// loadModel reads the demo city's incident model from db.
+func loadModel(ctx context.Context, db *sqlstore.DB, dataDir string) (*demo.Model, zhufang.DemoCity, error) {
+	cats, err := loadCategories(dataDir)
+	if err != nil {
+		return nil, zhufang.DemoCity{}, err
+	}
+	return demo.LoadModel(ctx, db, cats)
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -305,7 +285,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := ensureDemo(ctx, db, cfg, logger, stdout); err != nil {
 		return err
 	}
-	idx, nAreas, err := loadIndex(ctx, db)
+	idx, nAreas, err := locate.FromOrg(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -338,11 +318,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			logger.Warn("outbox relay: events left for the next start or another node", "err", err)
 		}
 	}()
-	fl, err := newFleet(ctx, db, cfg.StaleAfter, logger)
+	fl, err := dispatch.NewFleet(ctx, db, cfg.StaleAfter, logger)
 	if err != nil {
 		return err
 	}
-	background.Go(func() { fl.follow(rctx, bus) })
+	background.Go(func() { fl.Follow(rctx, bus) })
 	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: triage, Zones: zones, Clock: zhufang.SystemClock{}, Store: db}
 	var live func(context.Context)
 	if cfg.Demo && cfg.Live {
@@ -361,7 +341,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	leadership := db.Lead(rctx, sqlstore.LeaderOptions{Logger: logger}, func(ctx context.Context) {
 		var jobs sync.WaitGroup
 		jobs.Go(func() { watcher.Run(ctx) })
-		jobs.Go(func() { fl.snapshot(ctx, 10*time.Second) }) // saves once more when stopped
+		jobs.Go(func() { fl.Snapshot(ctx, 10*time.Second) }) // saves once more when stopped
 		if live != nil {
 			jobs.Go(func() { live(ctx) })
 		}
@@ -381,7 +361,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	srv.Start(rctx)
-	return listenAndServe(ctx, cfg.Addr, h, srv.CloseStreams, logger, "db", db.Where(), "areas", nAreas)
+	return web.ListenAndServe(ctx, cfg.Addr, h, srv.CloseStreams, logger, "db", db.Where(), "areas", nAreas)
 }
 
 // liveJob returns the job that keeps the demo city alive: incidents at the
@@ -389,7 +369,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // runs on the cluster's leader only, so that a city served by several
 // nodes lives once. A database whose city was not built by this version's
 // demo has no model to draw from, and gets no job.
-func liveJob(ctx context.Context, db *sqlstore.DB, fl *fleet, bus zhufang.EventService,
+func liveJob(ctx context.Context, db *sqlstore.DB, fl *dispatch.Fleet, bus zhufang.EventService,
 	intake *zhufang.Intake, cfg Config, logger *slog.Logger) (func(context.Context), error) {
 	m, rec, err := loadModel(ctx, db, cfg.DataDir)
 	if zhufang.ErrorCode(err) == zhufang.ENOTFOUND {
@@ -400,7 +380,7 @@ func liveJob(ctx context.Context, db *sqlstore.DB, fl *fleet, bus zhufang.EventS
 		return nil, err
 	}
 	return func(ctx context.Context) {
-		err := runLive(ctx, liveDeps{DB: db, Fleet: fl, Events: bus, Intake: intake, Model: m, Crews: cfg.Crews,
+		err := live.Run(ctx, live.Deps{Store: db, Fleet: fl, Events: bus, Intake: intake, Model: m, Crews: cfg.Crews,
 			Seed: rec.Seed, Speed: 1, Logger: logger})
 		if err != nil && ctx.Err() == nil {
 			logger.Error("the living city stopped", "err", err)
@@ -412,27 +392,7 @@ func liveJob(ctx context.Context, db *sqlstore.DB, fl *fleet, bus zhufang.EventS
 // and the outbox lag from db at scrape time, the NATS connection's health
 // when there is one, and whether this node leads.
 func newMetrics(db *sqlstore.DB, bus zhufang.EventService, leading func() bool) *web.Metrics {
-	src := web.StateSource{
-		Database: func(ctx context.Context) (web.DatabaseState, error) {
-			open, recent, err := db.IncidentCounts(ctx, time.Now().Add(-24*time.Hour))
-			if err != nil {
-				return web.DatabaseState{}, err
-			}
-			n, oldest, err := db.OutboxLag(ctx)
-			if err != nil {
-				return web.DatabaseState{}, err
-			}
-			st := web.DatabaseState{OutboxUnpublished: n, OutboxOldest: oldest}
-			for _, c := range open {
-				st.Incidents = append(st.Incidents, web.IncidentCount(c))
-			}
-			for _, c := range recent {
-				st.Recent = append(st.Recent, web.IncidentCount(c))
-			}
-			return st, nil
-		},
-		Leader: leading,
-	}
+	src := web.StateSource{Database: web.StoreState(db), Leader: leading}
 	if h, ok := bus.(interface{ Healthy() error }); ok {
 		src.NATS = func() bool { return h.Healthy() == nil }
 	}
@@ -446,12 +406,8 @@ func postureService(ctx context.Context, db *sqlstore.DB, zones zhufang.ZoneProf
 	if err != nil {
 		return nil, err
 	}
-	bureaus := map[int64]int64{}
-	for _, s := range stations {
-		bureaus[s.ID] = s.BureauID
-	}
-	est := dispatch.DefaultEstimator()
-	return &posture.Service{History: db, Bureaus: bureaus, Zones: zones, Pace: est.Pace, Allowance: sim.DispatchAllowance}, nil
+	return &posture.Service{History: db, Bureaus: zhufang.BureausOf(stations), Zones: zones,
+		Pace: dispatch.DefaultEstimator().Pace, Allowance: sim.DispatchAllowance}, nil
 }
 
 // serveConfig reads serve's flags.
@@ -536,13 +492,13 @@ func ensureDemo(ctx context.Context, db *sqlstore.DB, cfg Config, logger *slog.L
 		}
 		cfg.progress = os.Stderr
 		logger.Info("building the demo city", "seed", cfg.Seed, "db", db.Where(), "history_days", cfg.HistoryDays)
-		built, err := buildDemo(ctx, db, cfg, false)
+		built, err := installDemo(ctx, db, cfg, false)
 		if err != nil {
 			return err
 		}
 		logger.Info("demo city built", "seconds", fmt.Sprintf("%.2f", built.City.Seconds()),
 			"history_incidents", built.Incidents, "history_seconds", fmt.Sprintf("%.2f", built.History.Seconds()))
-		users, err := createDemoUsers(ctx, db)
+		users, err := demo.CreateUsers(ctx, db)
 		if err != nil {
 			return err
 		}
@@ -582,53 +538,18 @@ func openBus(ctx context.Context, url, stream string, logger *slog.Logger) (zhuf
 	return nb, func() { nb.Close() }, nil
 }
 
-// readiness reports whether the database answers and is migrated,
-// and, with NATS, whether the event bus is connected.
+// readiness reports whether the database answers and is migrated, and,
+// with NATS, whether the event bus is connected.
 func readiness(db *sqlstore.DB, bus zhufang.EventService) func(context.Context) error {
 	return func(ctx context.Context) error {
-		v, err := db.SchemaVersion(ctx)
-		if err != nil {
+		if err := db.Ready(ctx); err != nil {
 			return err
-		}
-		if want := sqlstore.LatestVersion(db.Engine()); v != want {
-			return zhufang.Errorf(zhufang.EUNAVAILABLE, "schema version %d, want %d", v, want)
 		}
 		if h, ok := bus.(interface{ Healthy() error }); ok {
 			return h.Healthy()
 		}
 		return nil
 	}
-}
-
-// listenAndServe serves h on addr until ctx ends, then shuts down gracefully.
-func listenAndServe(ctx context.Context, addr string, h http.Handler, onShutdown func(), logger *slog.Logger, logArgs ...any) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot listen on "+addr, err)
-	}
-	hs := web.NewHTTPServer(addr, h, logger)
-	if onShutdown != nil {
-		// Long-lived streams never go idle by themselves; this ends them so
-		// that Shutdown can finish.
-		hs.RegisterOnShutdown(onShutdown)
-	}
-	logger.Info("serving", append([]any{"url", "http://" + ln.Addr().String() + "/"}, logArgs...)...)
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return err
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
 // loadCategories reads the 110 incident category table from the data folder.
@@ -640,59 +561,4 @@ func loadCategories(dataDir string) (*zhufang.Categories, error) {
 	}
 	defer f.Close()
 	return zhufang.ParseCategories(f)
-}
-
-// loadIndex builds the point-in-jurisdiction index from the stored areas of
-// the communities and villages.
-func loadIndex(ctx context.Context, db *sqlstore.DB) (zhufang.Locator, int, error) {
-	bureaus, err := db.FindBureaus(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	stations, err := db.FindStations(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	comms, err := db.FindCommunities(ctx, zhufang.CommunityFilter{WithArea: true})
-	if err != nil {
-		return nil, 0, err
-	}
-	bureauByID := map[int64]*zhufang.Bureau{}
-	for _, b := range bureaus {
-		bureauByID[b.ID] = b
-	}
-	stationByID := map[int64]*zhufang.Station{}
-	for _, s := range stations {
-		stationByID[s.ID] = s
-	}
-	areas := make([]locate.Area, 0, len(comms))
-	for _, c := range comms {
-		if c.Area == nil {
-			continue
-		}
-		s := stationByID[c.StationID]
-		b := bureauByID[s.BureauID]
-		areas = append(areas, locate.Area{Area: c.Area, Jurisdiction: zhufang.Jurisdiction{
-			Community: zhufang.AreaRef{ID: c.ID, Code: c.Code, Name: c.Name, Kind: string(c.Kind)},
-			Station:   zhufang.AreaRef{ID: s.ID, Code: s.Code, Name: s.Name, Kind: string(s.Kind)},
-			County:    zhufang.AreaRef{ID: b.ID, Code: b.Code, Name: b.Name, Kind: string(b.Level)},
-			Zone:      c.Zone,
-		}})
-	}
-	if len(areas) == 0 {
-		return noAreas{}, 0, nil
-	}
-	idx, err := locate.New(areas)
-	if err != nil {
-		return nil, 0, err
-	}
-	return idx, idx.Len(), nil
-}
-
-// noAreas is the locator of a database without an organisation: every
-// point is outside.
-type noAreas struct{}
-
-func (noAreas) Locate(zhufang.Point) (zhufang.Jurisdiction, bool) {
-	return zhufang.Jurisdiction{}, false
 }

@@ -9,16 +9,9 @@ import (
 	"time"
 
 	"zhufang"
-	"zhufang/demo"
-	"zhufang/dispatch"
-	"zhufang/posture"
 	"zhufang/sim"
 	"zhufang/sqlstore"
 )
-
-// DemandDays is how many days before the simulated one its posture demand
-// is learnt from.
-const DemandDays = 28
 
 func runSimulate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg Config
@@ -71,25 +64,14 @@ func runSimulate(ctx context.Context, args []string, getenv func(string) string,
 	if seed == 0 {
 		seed = rec.Seed
 	}
-	city, err := simCity(ctx, db)
+	d, err := sim.LoadDay(ctx, db, m, rec, day)
 	if err != nil {
 		return err
 	}
-	incs, fromHistory, err := streetDay(ctx, db, m, rec, city.Bureaus, day)
-	if err != nil {
-		return err
-	}
-	if len(incs) == 0 {
-		return zhufang.Errorf(zhufang.ENOTFOUND, "no street incidents on %s to replay", date)
-	}
-	if city.Demand, err = demandBefore(ctx, db, m, rec, city.Bureaus, day); err != nil {
-		return err
-	}
-
 	var rows []sim.Row
 	for _, p := range policies {
-		bar := newProgress(stderr, "simulate "+string(p), len(incs))
-		got, err := sim.Run(incs, city, p, sim.Options{Seed: seed, Progress: func(done, _ int) { bar.set(done) }})
+		bar := newProgress(stderr, "simulate "+string(p), len(d.Incidents))
+		got, err := sim.Run(d.Incidents, d.City, p, sim.Options{Seed: seed, Progress: func(done, _ int) { bar.set(done) }})
 		bar.done()
 		if err != nil {
 			return err
@@ -102,93 +84,10 @@ func runSimulate(ctx context.Context, args []string, getenv func(string) string,
 		return enc.Encode(rows)
 	}
 	source := "drawn from the incident model"
-	if fromHistory {
+	if d.FromHistory {
 		source = "from the stored history"
 	}
-	fmt.Fprintf(stdout, "simulation of %s: %d street incidents (%s), %d units, seed %d\n\n", date, len(incs), source, len(city.Units), seed)
-	printRows(stdout, rows)
+	fmt.Fprintf(stdout, "simulation of %s: %d street incidents (%s), %d units, seed %d\n\n", date, len(d.Incidents), source, len(d.City.Units), seed)
+	sim.WriteTable(stdout, rows)
 	return nil
-}
-
-// printRows prints the simulation's rows as a table.
-func printRows(w io.Writer, rows []sim.Row) {
-	fmt.Fprintf(w, "%-16s %-11s %7s %9s %11s %14s %8s %8s\n", "policy", "zone", "street", "ack≤1min", "scene≤3min", "handling≤5min", "median", "p90")
-	for _, r := range rows {
-		if r.StreetIncidents == 0 {
-			continue
-		}
-		fmt.Fprintf(w, "%-16s %-11s %7d %8.1f%% %10.1f%% %13.1f%% %7.0fs %7.0fs\n", r.Policy, r.ZoneProfile, r.StreetIncidents,
-			100*r.Ack1, 100*r.Scene3, 100*r.Handling5, r.MedianOnScene, r.P90OnScene)
-	}
-}
-
-// simCity reads the fleet and the stations' bureaus.
-func simCity(ctx context.Context, db *sqlstore.DB) (sim.City, error) {
-	c := sim.City{Bureaus: map[int64]int64{}, Zones: zhufang.DefaultZoneProfiles(), Estimate: dispatch.DefaultEstimator()}
-	stations, err := db.FindStations(ctx)
-	if err != nil {
-		return c, err
-	}
-	for _, s := range stations {
-		c.Bureaus[s.ID] = s.BureauID
-	}
-	units, err := db.FindUnits(ctx, 0)
-	if err != nil {
-		return c, err
-	}
-	for _, u := range units {
-		c.Units = append(c.Units, *u)
-	}
-	return c, nil
-}
-
-// demandBefore learns the posture demand of each hour from the street
-// incidents of the DemandDays before day.
-func demandBefore(ctx context.Context, db *sqlstore.DB, m *demo.Model, rec zhufang.DemoCity, bureaus map[int64]int64, day time.Time) ([24][]posture.Cell, error) {
-	var samples []posture.Sample
-	for d := 1; d <= DemandDays; d++ {
-		past, _, err := streetDay(ctx, db, m, rec, bureaus, day.AddDate(0, 0, -d))
-		if err != nil {
-			return [24][]posture.Cell{}, err
-		}
-		for _, p := range past {
-			samples = append(samples, posture.Sample{At: p.At, Position: p.Position, Zone: p.Zone, BureauID: p.BureauID})
-		}
-	}
-	return posture.Demand(samples, DemandDays), nil
-}
-
-// streetDay returns a day's street incidents: the stored ones for a day
-// of the history, else those the model draws, triaged as intake would.
-// It reports whether they came from the history.
-func streetDay(ctx context.Context, db *sqlstore.DB, m *demo.Model, rec zhufang.DemoCity, bureaus map[int64]int64, day time.Time) ([]sim.Incident, bool, error) {
-	day = demo.Midnight(day)
-	last := m.Anchor()
-	first := last.AddDate(0, 0, -(rec.HistoryDays - 1))
-	var out []sim.Incident
-	if rec.HistoryDays > 0 && !day.Before(first) && !day.After(last) {
-		incs, err := db.FindReceived(ctx, day, day.AddDate(0, 0, 1), zhufang.LaneStreet)
-		if err != nil {
-			return nil, false, err
-		}
-		for _, inc := range incs {
-			out = append(out, sim.Incident{At: inc.ReceivedAt, Position: inc.Position, Zone: inc.Zone, StationID: inc.StationID, BureauID: inc.BureauID})
-		}
-		return out, true, nil
-	}
-	calls, err := m.Day(day)
-	if err != nil {
-		return nil, false, err
-	}
-	triage := zhufang.DefaultTriage()
-	for _, c := range calls {
-		r := triage.Classify(zhufang.TriageInput{Category: c.Category, Description: c.Description, PlaceType: c.PlaceType,
-			ReceivedAt: c.ReceivedAt, Flags: c.Flags})
-		if !r.Streetward() {
-			continue
-		}
-		out = append(out, sim.Incident{At: c.ReceivedAt, Position: c.Position, Zone: c.Community.Zone,
-			StationID: c.Community.StationID, BureauID: bureaus[c.Community.StationID]})
-	}
-	return out, false, nil
 }

@@ -12,7 +12,7 @@ import (
 
 	"zhufang"
 	"zhufang/auth"
-	"zhufang/sqlstore"
+	"zhufang/demo"
 )
 
 // runUser manages the console's users: add, passwd, disable, enable, list.
@@ -163,7 +163,7 @@ func scopeText(s zhufang.Scope) string {
 // random one (and says it must be shown).
 func readPassword(file string, stdin io.Reader) (string, bool, error) {
 	if file == "" {
-		p, err := newPassword()
+		p, err := auth.NewPassword()
 		return p, true, err
 	}
 	var r io.Reader = stdin
@@ -180,15 +180,6 @@ func readPassword(file string, stdin io.Reader) (string, bool, error) {
 		return "", false, zhufang.WrapError(zhufang.EINVALID, "cannot read the password", err)
 	}
 	return strings.TrimRight(line, "\r\n"), false, nil
-}
-
-// newPassword makes a random password of 16 characters.
-func newPassword() (string, error) {
-	t, err := auth.NewToken()
-	if err != nil {
-		return "", err
-	}
-	return t[:16], nil
 }
 
 // runAudit verifies the audit chain.
@@ -229,77 +220,8 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 // errAuditBroken makes audit verify exit non-zero.
 var errAuditBroken = zhufang.Errorf(zhufang.ECONFLICT, "the audit chain is broken")
 
-// demoUser is one of the demo's users with the password it was given.
-type demoUser struct {
-	zhufang.User
-	Password string
-}
-
-// createDemoUsers adds one user per role in sensible places: the city's
-// command room, the busiest urban county and its busiest urban station, and
-// a community of that station. Passwords are random and shown once.
-func createDemoUsers(ctx context.Context, db *sqlstore.DB) ([]demoUser, error) {
-	tree, err := db.FindOrgTree(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var county *zhufang.BureauNode
-	var station *zhufang.StationNode
-	for _, b := range tree.Counties {
-		for _, st := range b.Stations {
-			if station == nil || st.UrbanCommunities > station.UrbanCommunities {
-				county, station = b, st
-			}
-		}
-	}
-	if station == nil {
-		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "the database holds no station to put demo users in")
-	}
-	cs, err := db.FindCommunities(ctx, zhufang.CommunityFilter{StationID: station.Station.ID, Limit: 1})
-	if err != nil {
-		return nil, err
-	}
-	if len(cs) == 0 {
-		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "station %s has no community", station.Station.Name)
-	}
-	city := zhufang.Scope{Level: zhufang.ScopeCity}
-	countyScope := zhufang.Scope{Level: zhufang.ScopeCounty, BureauID: county.Bureau.ID}
-	stationScope := zhufang.Scope{Level: zhufang.ScopeStation, StationID: station.Station.ID}
-	communityScope := zhufang.Scope{Level: zhufang.ScopeCommunity, CommunityID: cs[0].ID}
-	plan := []struct {
-		username, name string
-		role           zhufang.Role
-		scope          zhufang.Scope
-	}{
-		{"commander", "市局指挥长 李明", zhufang.RoleCityCommander, city},
-		{"county", "县局指挥长 王刚", zhufang.RoleCountyCommander, countyScope},
-		{"dispatcher", "接警员 张丽", zhufang.RoleDispatcher, city},
-		{"chief", "所长 刘强", zhufang.RoleStationChief, stationScope},
-		{"officer", "社区民警 陈静", zhufang.RoleCommunityOfficer, communityScope},
-		{"auxiliary", "辅警 杨帆", zhufang.RoleAuxiliary, communityScope},
-		{"detective", "办案民警 赵磊", zhufang.RoleCaseOfficer, stationScope},
-		{"mediator", "调解员 黄梅", zhufang.RoleMediator, stationScope},
-		{"pilot", "飞手 周洋", zhufang.RoleDronePilot, countyScope},
-		{"analyst", "分析员 吴昊", zhufang.RoleAnalyst, city},
-		{"admin", "管理员 郑伟", zhufang.RoleAdmin, city},
-	}
-	var out []demoUser
-	for _, p := range plan {
-		pw, err := newPassword()
-		if err != nil {
-			return nil, err
-		}
-		u := zhufang.User{Username: p.username, Name: p.name, Role: p.role, Scope: p.scope}
-		if err := db.CreateUser(ctx, &u, pw); err != nil {
-			return nil, err
-		}
-		out = append(out, demoUser{User: u, Password: pw})
-	}
-	return out, nil
-}
-
 // printDemoUsers shows the demo users and their passwords, once.
-func printDemoUsers(w io.Writer, users []demoUser) {
+func printDemoUsers(w io.Writer, users []demo.User) {
 	fmt.Fprintln(w, "demo users (passwords are shown only now; change one with zhufang user passwd NAME):")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  USERNAME\tPASSWORD\tROLE\tSCOPE")

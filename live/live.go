@@ -1,4 +1,13 @@
-package main
+// Package live keeps the demo city alive: new 110 incidents arrive at the
+// incident model's rate for the hour, idle units patrol their beats, and
+// (with crews on) simulated dispatchers and crews take each incident
+// through its whole course, so that the board, the map and the 1-3-5 clock
+// move as they would in a command room.
+//
+// One goroutine runs everything on a tick: no goroutine per unit or per
+// incident. Simulated time runs Speed times faster than real time; every
+// delay below is in simulated time and is divided by Speed.
+package live
 
 import (
 	"cmp"
@@ -13,23 +22,12 @@ import (
 	"zhufang"
 	"zhufang/demo"
 	"zhufang/dispatch"
-	"zhufang/sqlstore"
 )
 
-// The living demo city: new 110 incidents arrive at the model's rate for
-// the hour, idle units patrol their beats, and (with crews on) simulated
-// dispatchers and crews take each incident through its whole course, so
-// that the board, the map and the 1-3-5 clock move as they would in a
-// command room.
-//
-// One goroutine runs everything on a tick: no goroutine per unit or per
-// incident. Simulated time runs Speed times faster than real time; every
-// delay below is in simulated time and is divided by Speed.
-
-// liveDeps are what the living demo city needs.
-type liveDeps struct {
-	DB     *sqlstore.DB
-	Fleet  *fleet // the node's live dispatch index
+// Deps are what the living demo city needs.
+type Deps struct {
+	Store  Store
+	Fleet  zhufang.Fleet // the node's live dispatch index
 	Events zhufang.EventService
 	Intake *zhufang.Intake // takes the drawn incidents in, as a call-taker would
 	Model  *demo.Model     // HourRate and Draw pace and draw the incidents
@@ -37,6 +35,16 @@ type liveDeps struct {
 	Seed   uint64
 	Speed  float64 // time runs this many times faster than real time
 	Logger *slog.Logger
+}
+
+// Store is what the living city reads and changes: the incidents it takes
+// through their course, the assignments its dispatchers make, the units
+// and their tracks.
+type Store interface {
+	zhufang.IncidentService
+	zhufang.AssignmentService
+	zhufang.UnitService
+	zhufang.DeviceService
 }
 
 // Timing of the living city, in simulated time. Medians of log-normal
@@ -69,9 +77,9 @@ const (
 	waypointTries = 4
 )
 
-// runLive runs the living city until ctx ends.
-func runLive(ctx context.Context, d liveDeps) error {
-	if d.DB == nil || d.Fleet == nil || d.Intake == nil || d.Model == nil {
+// Run runs the living city until ctx ends.
+func Run(ctx context.Context, d Deps) error {
+	if d.Store == nil || d.Fleet == nil || d.Intake == nil || d.Model == nil {
 		return zhufang.Errorf(zhufang.EINTERNAL, "the living city needs a store, a fleet, an intake and a model")
 	}
 	if !(d.Speed > 0) || math.IsInf(d.Speed, 0) {
@@ -80,7 +88,7 @@ func runLive(ctx context.Context, d liveDeps) error {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	l := &live{d: d, r: rand.New(rand.NewPCG(d.Seed, 0x6c697665)), est: dispatch.DefaultEstimator(),
+	l := &city{d: d, r: rand.New(rand.NewPCG(d.Seed, 0x6c697665)), est: dispatch.DefaultEstimator(),
 		units: map[int64]*simUnit{}}
 	l.need = l.r.ExpFloat64()
 	now := l.now()
@@ -108,10 +116,9 @@ func runLive(ctx context.Context, d liveDeps) error {
 	}
 }
 
-// live is the running city. Everything in it belongs to runLive's
-// goroutine.
-type live struct {
-	d     liveDeps
+// city is the running city. Everything in it belongs to Run's goroutine.
+type city struct {
+	d     Deps
 	r     *rand.Rand
 	est   dispatch.StraightLine
 	units map[int64]*simUnit
@@ -123,18 +130,18 @@ type live struct {
 	acc, need float64
 }
 
-func (l *live) now() time.Time { return l.d.Intake.Clock.Now() }
+func (l *city) now() time.Time { return l.d.Intake.Clock.Now() }
 
 // scaled turns a simulated duration into real time.
-func (l *live) scaled(d time.Duration) time.Duration { return time.Duration(float64(d) / l.d.Speed) }
+func (l *city) scaled(d time.Duration) time.Duration { return time.Duration(float64(d) / l.d.Speed) }
 
 // lognormal draws a log-normal duration with the given median.
-func (l *live) lognormal(median time.Duration, sigma float64) time.Duration {
+func (l *city) lognormal(median time.Duration, sigma float64) time.Duration {
 	return time.Duration(float64(median) * math.Exp(sigma*l.r.NormFloat64()))
 }
 
 // tick advances the city to now, dt after the previous tick.
-func (l *live) tick(ctx context.Context, now time.Time, dt time.Duration) {
+func (l *city) tick(ctx context.Context, now time.Time, dt time.Duration) {
 	l.refresh(now)
 	l.arrive(ctx, now, dt)
 	if l.d.Crews {
@@ -146,7 +153,7 @@ func (l *live) tick(ctx context.Context, now time.Time, dt time.Duration) {
 
 // refresh reads the units' statuses from the fleet, which follows the
 // store's events, and takes in units added since the last tick.
-func (l *live) refresh(now time.Time) {
+func (l *city) refresh(now time.Time) {
 	added := false
 	for _, lu := range l.d.Fleet.Units(0) {
 		su := l.units[lu.ID]
@@ -169,7 +176,7 @@ func (l *live) refresh(now time.Time) {
 }
 
 // arrive creates the incidents that arrive in the dt before now.
-func (l *live) arrive(ctx context.Context, now time.Time, dt time.Duration) {
+func (l *city) arrive(ctx context.Context, now time.Time, dt time.Duration) {
 	l.acc += l.d.Model.HourRate(now) / 3600 * l.d.Speed * dt.Seconds()
 	for n := 0; l.acc >= l.need; n++ {
 		if n == maxPerTick { // a long stall: start afresh rather than catch up
@@ -184,7 +191,7 @@ func (l *live) arrive(ctx context.Context, now time.Time, dt time.Duration) {
 
 // newIncident draws one incident received now and takes it in as a 110
 // call-taker would.
-func (l *live) newIncident(ctx context.Context, now time.Time) {
+func (l *city) newIncident(ctx context.Context, now time.Time) {
 	c, err := l.d.Model.Draw(l.r, now)
 	if err != nil {
 		l.d.Logger.Debug("live: no incident drawn", "err", err)
@@ -210,7 +217,7 @@ func (l *live) newIncident(ctx context.Context, now time.Time) {
 
 // report sends the positions due: one track append and one event for the
 // whole tick, as a batch of device reports would.
-func (l *live) report(ctx context.Context, now time.Time) {
+func (l *city) report(ctx context.Context, now time.Time) {
 	at := now.UTC().Truncate(time.Microsecond)
 	var batch []zhufang.PositionReport
 	for _, su := range l.order {
@@ -232,7 +239,7 @@ func (l *live) report(ctx context.Context, now time.Time) {
 	if len(batch) == 0 {
 		return
 	}
-	if _, err := l.d.DB.AppendTrack(ctx, batch); err != nil {
+	if _, err := l.d.Store.AppendTrack(ctx, batch); err != nil {
 		if ctx.Err() == nil {
 			l.d.Logger.Warn("live: storing unit tracks", "reports", len(batch), "err", err)
 		}

@@ -1,4 +1,4 @@
-package main
+package dispatch
 
 import (
 	"context"
@@ -7,31 +7,37 @@ import (
 	"time"
 
 	"zhufang"
-	"zhufang/dispatch"
-	"zhufang/sqlstore"
 )
 
-// fleet is the node's live picture of the units: the dispatch index, kept
+// Fleet is one node's live picture of the units: the dispatch index, kept
 // in step with the store through the event bus, with the latest positions
 // written back to the store now and then.
-type fleet struct {
-	ix     *dispatch.Index
-	db     *sqlstore.DB
+type Fleet struct {
+	ix     *Index
+	store  FleetStore
 	logger *slog.Logger
 
 	mu    sync.Mutex
 	dirty map[int64]zhufang.PositionReport // newest position not yet saved
 }
 
-var _ zhufang.Fleet = (*fleet)(nil)
+var _ zhufang.Fleet = (*Fleet)(nil)
 
-// newFleet loads every unit into a fresh index.
-func newFleet(ctx context.Context, db *sqlstore.DB, staleAfter time.Duration, logger *slog.Logger) (*fleet, error) {
-	ix, err := dispatch.NewIndex(dispatch.IndexOptions{StaleAfter: staleAfter})
+// FleetStore is where a fleet reads its units and saves their positions.
+type FleetStore interface {
+	FindUnits(ctx context.Context, stationID int64) ([]*zhufang.Unit, error)
+	// SavePositions keeps the newest of each unit's positions.
+	SavePositions(ctx context.Context, latest []zhufang.PositionReport) error
+}
+
+// NewFleet loads every unit into a fresh index; positions older than
+// staleAfter are not recommended.
+func NewFleet(ctx context.Context, store FleetStore, staleAfter time.Duration, logger *slog.Logger) (*Fleet, error) {
+	ix, err := NewIndex(IndexOptions{StaleAfter: staleAfter})
 	if err != nil {
 		return nil, err
 	}
-	units, err := db.FindUnits(ctx, 0)
+	units, err := store.FindUnits(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -40,11 +46,11 @@ func newFleet(ctx context.Context, db *sqlstore.DB, staleAfter time.Duration, lo
 			return nil, err
 		}
 	}
-	return &fleet{ix: ix, db: db, logger: logger, dirty: map[int64]zhufang.PositionReport{}}, nil
+	return &Fleet{ix: ix, store: store, logger: logger, dirty: map[int64]zhufang.PositionReport{}}, nil
 }
 
 // Apply takes a report into the index and remembers it for the snapshot.
-func (f *fleet) Apply(r zhufang.PositionReport) (bool, error) {
+func (f *Fleet) Apply(r zhufang.PositionReport) (bool, error) {
 	applied, err := f.ix.Update(r)
 	if applied {
 		f.mu.Lock()
@@ -55,10 +61,10 @@ func (f *fleet) Apply(r zhufang.PositionReport) (bool, error) {
 }
 
 // SetStatus sets a unit's status in the index.
-func (f *fleet) SetStatus(id int64, s zhufang.UnitStatus) error { return f.ix.SetStatus(id, s) }
+func (f *Fleet) SetStatus(id int64, s zhufang.UnitStatus) error { return f.ix.SetStatus(id, s) }
 
 // Units lists the live units of a station, or all for 0.
-func (f *fleet) Units(stationID int64) []zhufang.LiveUnit {
+func (f *Fleet) Units(stationID int64) []zhufang.LiveUnit {
 	var out []zhufang.LiveUnit
 	for _, v := range f.ix.Snapshot() {
 		if stationID == 0 || v.StationID == stationID {
@@ -69,18 +75,18 @@ func (f *fleet) Units(stationID int64) []zhufang.LiveUnit {
 }
 
 // Recommend proposes police units for an incident.
-func (f *fleet) Recommend(q zhufang.RecommendQuery) []zhufang.Recommendation {
-	return dispatch.Recommend(f.ix, dispatch.Query{At: q.At, Zone: q.Zone, StationID: q.StationID, K: q.K, Needs: q.Needs})
+func (f *Fleet) Recommend(q zhufang.RecommendQuery) []zhufang.Recommendation {
+	return Recommend(f.ix, Query{At: q.At, Zone: q.Zone, StationID: q.StationID, K: q.K, Needs: q.Needs})
 }
 
 // FirstResponder proposes the nearest guard team.
-func (f *fleet) FirstResponder(at zhufang.Point, zone zhufang.ZoneKind) (zhufang.Recommendation, bool) {
-	return dispatch.FirstResponder(f.ix, at, zone)
+func (f *Fleet) FirstResponder(at zhufang.Point, zone zhufang.ZoneKind) (zhufang.Recommendation, bool) {
+	return FirstResponder(f.ix, at, zone)
 }
 
-// follow applies what other nodes (and this one's store) publish: unit
+// Follow applies what other nodes (and this one's store) publish: unit
 // statuses that assignments set, and position reports taken elsewhere.
-func (f *fleet) follow(ctx context.Context, bus zhufang.EventService) {
+func (f *Fleet) Follow(ctx context.Context, bus zhufang.EventService) {
 	events, stop := bus.Subscribe()
 	defer func() { stop() }()
 	for {
@@ -97,7 +103,7 @@ func (f *fleet) follow(ctx context.Context, bus zhufang.EventService) {
 	}
 }
 
-func (f *fleet) apply(e zhufang.Event) {
+func (f *Fleet) apply(e zhufang.Event) {
 	switch e.Topic {
 	case zhufang.TopicAssignment, zhufang.TopicUnitStatus, zhufang.TopicUnitPositions:
 	default:
@@ -120,9 +126,9 @@ func (f *fleet) apply(e zhufang.Event) {
 	}
 }
 
-// snapshot writes the newest positions to the store every interval, so a
+// Snapshot writes the newest positions to the store every interval, so a
 // restarted node starts from where the units were.
-func (f *fleet) snapshot(ctx context.Context, every time.Duration) {
+func (f *Fleet) Snapshot(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -136,7 +142,7 @@ func (f *fleet) snapshot(ctx context.Context, every time.Duration) {
 	}
 }
 
-func (f *fleet) save(ctx context.Context) {
+func (f *Fleet) save(ctx context.Context) {
 	f.mu.Lock()
 	batch := make([]zhufang.PositionReport, 0, len(f.dirty))
 	for _, r := range f.dirty {
@@ -147,7 +153,7 @@ func (f *fleet) save(ctx context.Context) {
 	if len(batch) == 0 {
 		return
 	}
-	if err := f.db.SavePositions(ctx, batch); err != nil {
+	if err := f.store.SavePositions(ctx, batch); err != nil {
 		f.logger.Warn("fleet: saving positions", "err", err)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package load
 
 import (
 	"bufio"
@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,63 +18,22 @@ import (
 	"zhufang"
 )
 
-// runVerify is load --verify: read the record, then check it.
-func runVerify(ctx context.Context, cfg Config, urls []string, path string, stdout, stderr io.Writer) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return zhufang.Errorf(zhufang.ENOTFOUND, "record file %s does not exist", path)
-	}
-	if err != nil {
-		return zhufang.Errorf(zhufang.EINVALID, "cannot read the record file: %v", err)
-	}
-	records, err := readLoadRecords(f, path)
-	f.Close()
-	if err != nil {
-		return err
-	}
-	creds, err := provisionLoad(ctx, cfg.DB, urls, 0)
-	if creds.Username != "" {
-		defer retireQuietly(ctx, cfg.DB, creds, stderr)
-	}
-	if err != nil {
-		return err
-	}
-	rep, err := verifyLoad(ctx, urls, creds.Session, records)
-	if err != nil {
-		return err
-	}
-	if cfg.JSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	}
-	if err := rep.err(); err != nil {
-		return err
-	}
-	if !cfg.JSON {
-		fmt.Fprintf(stdout, "%d acknowledged incidents, all present with their history\n", rep.Incidents)
-	}
-	return nil
+// VerifyReport is what Verify found.
+type VerifyReport struct {
+	Incidents int    `json:"incidents"` // distinct incidents in the record
+	Present   int    `json:"present"`   // stored with every recorded state
+	Lost      []Loss `json:"lost"`
+	Unchecked int    `json:"unchecked"` // no node answered for them
 }
 
-// verifyReport is what verifyLoad found.
-type verifyReport struct {
-	Incidents int        `json:"incidents"` // distinct incidents in the record
-	Present   int        `json:"present"`   // stored with every recorded state
-	Lost      []loadLoss `json:"lost"`
-	Unchecked int        `json:"unchecked"` // no node answered for them
-}
-
-// loadLoss is an acknowledged incident the servers no longer have whole.
-type loadLoss struct {
+// Loss is an acknowledged incident the servers no longer have whole.
+type Loss struct {
 	ID     int64  `json:"id"`
 	Reason string `json:"reason"`
 }
 
-// err says what was lost or left unchecked, or nil.
-func (r verifyReport) err() error {
+// Err says what was lost or left unchecked, or nil.
+func (r VerifyReport) Err() error {
 	if n := len(r.Lost); n > 0 {
 		var reasons []string
 		for _, l := range r.Lost[:min(n, 3)] {
@@ -93,15 +51,15 @@ func (r verifyReport) err() error {
 	return nil
 }
 
-// verifyLoad checks every recorded incident against the API: it must exist,
+// Verify checks every recorded incident against the API: it must exist,
 // received when the record says, with every recorded state in its stored
 // history in order. Each is asked of the URLs in turn until one answers. The
 // error is for a check that could not be made (the session refused, ctx
 // ended); losses are in the report.
-func verifyLoad(ctx context.Context, urls []string, token string, records []loadRecord) (verifyReport, error) {
-	recs := mergeLoadRecords(records)
-	rep := verifyReport{Incidents: len(recs), Lost: []loadLoss{}}
-	client := newLoadClient()
+func Verify(ctx context.Context, urls []string, token string, records []Record) (VerifyReport, error) {
+	recs := MergeRecords(records)
+	rep := VerifyReport{Incidents: len(recs), Lost: []Loss{}}
+	client := newClient()
 	defer client.CloseIdleConnections()
 	type result struct {
 		reason   string
@@ -115,7 +73,7 @@ func verifyLoad(ctx context.Context, urls []string, token string, records []load
 		wg.Go(func() {
 			for i := range jobs {
 				r := &results[i]
-				r.reason, r.answered, r.err = checkLoadIncident(ctx, client, urls, token, recs[i])
+				r.reason, r.answered, r.err = checkIncident(ctx, client, urls, token, recs[i])
 			}
 		})
 	}
@@ -125,14 +83,14 @@ func verifyLoad(ctx context.Context, urls []string, token string, records []load
 	close(jobs)
 	wg.Wait()
 	for i, r := range results {
-		if f, ok := errors.AsType[*loadFailure](r.err); ok && (f.Status == http.StatusUnauthorized || f.Status == http.StatusForbidden) {
+		if f, ok := errors.AsType[*Failure](r.err); ok && (f.Status == http.StatusUnauthorized || f.Status == http.StatusForbidden) {
 			return rep, zhufang.Errorf(zhufang.EUNAUTHORIZED, "a node refused the session: %s", f.Detail)
 		}
 		switch {
 		case !r.answered:
 			rep.Unchecked++
 		case r.reason != "":
-			rep.Lost = append(rep.Lost, loadLoss{ID: recs[i].ID, Reason: r.reason})
+			rep.Lost = append(rep.Lost, Loss{ID: recs[i].ID, Reason: r.reason})
 		default:
 			rep.Present++
 		}
@@ -140,16 +98,16 @@ func verifyLoad(ctx context.Context, urls []string, token string, records []load
 	return rep, ctx.Err()
 }
 
-// checkLoadIncident asks the URLs in turn for one incident until one
+// checkIncident asks the URLs in turn for one incident until one
 // answers, and returns what is missing ("" for nothing).
-func checkLoadIncident(ctx context.Context, client *http.Client, urls []string, token string, rec loadRecord) (reason string, answered bool, err error) {
+func checkIncident(ctx context.Context, client *http.Client, urls []string, token string, rec Record) (reason string, answered bool, err error) {
 	for _, base := range urls {
 		var got struct {
 			ReceivedAt  time.Time            `json:"received_at"`
 			Transitions []zhufang.Transition `json:"transitions"`
 		}
-		err = loadCall(ctx, client, http.MethodGet, base+"/api/v1/incidents/"+strconv.FormatInt(rec.ID, 10), token, nil, http.StatusOK, &got)
-		f, _ := errors.AsType[*loadFailure](err)
+		err = call(ctx, client, http.MethodGet, base+"/api/v1/incidents/"+strconv.FormatInt(rec.ID, 10), token, nil, http.StatusOK, &got)
+		f, _ := errors.AsType[*Failure](err)
 		switch {
 		case ctx.Err() != nil:
 			return "", false, ctx.Err()
@@ -171,7 +129,7 @@ func checkLoadIncident(ctx context.Context, client *http.Client, urls []string, 
 // historyGap says how a stored incident falls short of its record: another
 // receipt time (another incident behind the ID), or a recorded state
 // missing from the stored transitions in order. "" means it is whole.
-func historyGap(rec loadRecord, receivedAt time.Time, stored []zhufang.IncidentState) string {
+func historyGap(rec Record, receivedAt time.Time, stored []zhufang.IncidentState) string {
 	if !receivedAt.Equal(rec.ReceivedAt) {
 		return fmt.Sprintf("incident %d was received at %s, the record says %s", rec.ID,
 			receivedAt.Format(time.RFC3339Nano), rec.ReceivedAt.Format(time.RFC3339Nano))
@@ -191,29 +149,29 @@ func historyGap(rec loadRecord, receivedAt time.Time, stored []zhufang.IncidentS
 	return ""
 }
 
-// mergeLoadRecords keeps one record per incident, the one with the most
+// MergeRecords keeps one record per incident, the one with the most
 // states (the latest line written), ordered by ID.
-func mergeLoadRecords(records []loadRecord) []loadRecord {
-	byID := map[int64]loadRecord{}
+func MergeRecords(records []Record) []Record {
+	byID := map[int64]Record{}
 	for _, r := range records {
 		if old, ok := byID[r.ID]; !ok || len(r.States) >= len(old.States) {
 			byID[r.ID] = r
 		}
 	}
-	out := make([]loadRecord, 0, len(byID))
+	out := make([]Record, 0, len(byID))
 	for _, r := range byID {
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b loadRecord) int { return int(min(max(a.ID-b.ID, -1), 1)) })
+	slices.SortFunc(out, func(a, b Record) int { return int(min(max(a.ID-b.ID, -1), 1)) })
 	return out
 }
 
-// readLoadRecords reads a record file; name is said in errors, with the
+// ReadRecords reads a record file; name is said in errors, with the
 // number of the line that is wrong.
-func readLoadRecords(r io.Reader, name string) ([]loadRecord, error) {
+func ReadRecords(r io.Reader, name string) ([]Record, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	var out []loadRecord
+	var out []Record
 	line := 0
 	for sc.Scan() {
 		line++
@@ -221,7 +179,7 @@ func readLoadRecords(r io.Reader, name string) ([]loadRecord, error) {
 		if len(b) == 0 {
 			continue
 		}
-		rec, err := parseLoadRecord(b)
+		rec, err := ParseRecord(b)
 		if err != nil {
 			return nil, zhufang.Errorf(zhufang.EINVALID, "record file %s line %d: %s", name, line, zhufang.ErrorMessage(err))
 		}
@@ -238,11 +196,11 @@ func readLoadRecords(r io.Reader, name string) ([]loadRecord, error) {
 	return out, nil
 }
 
-// parseLoadRecord reads one line of a record file: one JSON object with a
+// ParseRecord reads one line of a record file: one JSON object with a
 // positive id, a receipt time, and states that start at received and
 // follow the incident state machine.
-func parseLoadRecord(b []byte) (loadRecord, error) {
-	var rec loadRecord
+func ParseRecord(b []byte) (Record, error) {
+	var rec Record
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rec); err != nil {

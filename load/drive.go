@@ -1,4 +1,9 @@
-package main
+// Package load drives the API of one server or a cluster at a steady rate
+// of 110 intakes (each then dispatched and acknowledged) and of unit
+// position reports, records every step a server acknowledged, and later
+// checks the record against the API: what a crash test needs to show that
+// nothing acknowledged was lost.
+package load
 
 import (
 	"bytes"
@@ -20,30 +25,42 @@ import (
 	"zhufang"
 )
 
-// loadConfig is what driveLoad is asked to do.
-type loadConfig struct {
+// The load tool's bounds: one request may take Timeout, at most
+// maxInFlight are out at once (a due request that finds them all taken
+// is skipped and counted behind, so a dying cluster cannot pile requests
+// up), and at most MaxUnits devices report positions.
+const (
+	Timeout     = 5 * time.Second
+	maxInFlight = 64
+	MaxRate     = 10000
+	MaxUnits    = 50
+	latencyKept = 1 << 16 // latency samples kept; past that, a uniform sample
+)
+
+// Config is what Drive is asked to do.
+type Config struct {
 	URLs      []string      // base URLs of the nodes, used in turn
-	Creds     loadCreds     // from provisionLoad
+	Creds     Creds         // from Provision
 	Rate      float64       // incident intakes per second
 	Positions float64       // position reports per second; 0 sends none
 	Duration  time.Duration // 0 runs until ctx ends
-	// Record, if set, gets one JSON line (a loadRecord) for every step a
+	// Record, if set, gets one JSON line (a Record) for every step a
 	// server acknowledged: the intake, then each transition.
 	Record io.Writer
 }
 
-// loadRecord is one line of a record file: an incident as far as the
+// Record is one line of a record file: an incident as far as the
 // servers acknowledged it. A later line for the same ID supersedes an
 // earlier one.
-type loadRecord struct {
+type Record struct {
 	ID         int64                   `json:"id"`
 	ReceivedAt time.Time               `json:"received_at"`
 	States     []zhufang.IncidentState `json:"states"`
 	URL        string                  `json:"url,omitempty"` // the node that took the intake
 }
 
-// loadFailures counts requests that were not acknowledged, by why.
-type loadFailures struct {
+// Failures counts requests that were not acknowledged, by why.
+type Failures struct {
 	Refused int64 `json:"refused_or_reset"` // no answer: the node is down or died mid-request
 	Server  int64 `json:"server_5xx"`
 	Client  int64 `json:"client_4xx"`
@@ -51,7 +68,7 @@ type loadFailures struct {
 	Other   int64 `json:"other"` // cancelled, or an answer that made no sense
 }
 
-func (f *loadFailures) add(class string) {
+func (f *Failures) add(class string) {
 	switch class {
 	case classRefused:
 		f.Refused++
@@ -66,16 +83,16 @@ func (f *loadFailures) add(class string) {
 	}
 }
 
-// loadCount is one stream's requests.
-type loadCount struct {
-	Attempted    int64        `json:"attempted"`
-	Acknowledged int64        `json:"acknowledged"`
-	Failed       int64        `json:"failed"`
-	Failures     loadFailures `json:"failures"`
-	Behind       int64        `json:"behind"` // due but skipped: every slot was taken
+// Count is one stream's requests.
+type Count struct {
+	Attempted    int64    `json:"attempted"`
+	Acknowledged int64    `json:"acknowledged"`
+	Failed       int64    `json:"failed"`
+	Failures     Failures `json:"failures"`
+	Behind       int64    `json:"behind"` // due but skipped: every slot was taken
 }
 
-func (c *loadCount) add(err error) {
+func (c *Count) add(err error) {
 	c.Attempted++
 	if err == nil {
 		c.Acknowledged++
@@ -85,55 +102,55 @@ func (c *loadCount) add(err error) {
 	c.Failures.add(failureClass(err))
 }
 
-// loadLatency is the intake latency of acknowledged intakes, in ms.
-type loadLatency struct {
+// Latency is the intake latency of acknowledged intakes, in ms.
+type Latency struct {
 	P50 float64 `json:"p50"`
 	P90 float64 `json:"p90"`
 	P99 float64 `json:"p99"`
 	Max float64 `json:"max"`
 }
 
-// loadReport is what a load run did.
-type loadReport struct {
-	Seconds     float64               `json:"seconds"` // from the first due request to the last
-	URLs        []string              `json:"urls"`
-	Intakes     loadCount             `json:"intakes"`
-	Transitions loadCount             `json:"transitions"`
-	Positions   loadCount             `json:"position_requests"`
-	Sent        int64                 `json:"positions_sent"`
-	Accepted    int64                 `json:"positions_accepted"`
-	IntakeRate  float64               `json:"intakes_per_second"`   // acknowledged
-	PosRate     float64               `json:"positions_per_second"` // accepted
-	Latency     loadLatency           `json:"intake_latency_ms"`
-	ByURL       map[string]*loadCount `json:"intakes_by_url"`
-	Records     int64                 `json:"record_lines"`
-	FirstErrors map[string]string     `json:"first_errors,omitempty"` // "stream class" → what it said
+// Report is what a load run did.
+type Report struct {
+	Seconds     float64           `json:"seconds"` // from the first due request to the last
+	URLs        []string          `json:"urls"`
+	Intakes     Count             `json:"intakes"`
+	Transitions Count             `json:"transitions"`
+	Positions   Count             `json:"position_requests"`
+	Sent        int64             `json:"positions_sent"`
+	Accepted    int64             `json:"positions_accepted"`
+	IntakeRate  float64           `json:"intakes_per_second"`   // acknowledged
+	PosRate     float64           `json:"positions_per_second"` // accepted
+	Latency     Latency           `json:"intake_latency_ms"`
+	ByURL       map[string]*Count `json:"intakes_by_url"`
+	Records     int64             `json:"record_lines"`
+	FirstErrors map[string]string `json:"first_errors,omitempty"` // "stream class" → what it said
 }
 
-// driveLoad runs the load cfg asks for until cfg.Duration passes or ctx
+// Drive runs the load cfg asks for until cfg.Duration passes or ctx
 // ends, then waits for the requests still out and reports. A request a
 // node does not acknowledge (refused, reset, 5xx, timeout) is counted and
 // the next request goes to the next URL. The error is for a run that could
 // not start or could not write its record, not for failed requests.
-func driveLoad(ctx context.Context, cfg loadConfig) (loadReport, error) {
-	l := &loader{cfg: cfg, client: newLoadClient(), slots: make(chan struct{}, loadMaxInFlight),
-		rep: loadReport{URLs: cfg.URLs, ByURL: map[string]*loadCount{}, FirstErrors: map[string]string{}}}
+func Drive(ctx context.Context, cfg Config) (Report, error) {
+	l := &loader{cfg: cfg, client: newClient(), slots: make(chan struct{}, maxInFlight),
+		rep: Report{URLs: cfg.URLs, ByURL: map[string]*Count{}, FirstErrors: map[string]string{}}}
 	defer l.client.CloseIdleConnections()
 	switch {
 	case len(cfg.URLs) == 0:
 		return l.rep, zhufang.Errorf(zhufang.EINVALID, "no URL to drive")
-	case !(cfg.Rate > 0 && cfg.Rate <= loadMaxRate) || !(cfg.Positions >= 0 && cfg.Positions <= loadMaxRate):
-		return l.rep, zhufang.Errorf(zhufang.EINVALID, "rates must be within 0 to %d a second", loadMaxRate)
+	case !(cfg.Rate > 0 && cfg.Rate <= MaxRate) || !(cfg.Positions >= 0 && cfg.Positions <= MaxRate):
+		return l.rep, zhufang.Errorf(zhufang.EINVALID, "rates must be within 0 to %d a second", MaxRate)
 	case len(cfg.Creds.Points) == 0 || cfg.Creds.Session == "":
 		return l.rep, zhufang.Errorf(zhufang.EINVALID, "no session or no ground: provision the run first")
 	case cfg.Positions > 0 && len(cfg.Creds.Units) == 0:
 		return l.rep, zhufang.Errorf(zhufang.EINVALID, "position reports need at least one unit device")
 	}
 	for _, u := range cfg.URLs {
-		l.rep.ByURL[u] = &loadCount{}
+		l.rep.ByURL[u] = &Count{}
 	}
 	for _, u := range cfg.Creds.Units {
-		l.units = append(l.units, &movingUnit{loadUnit: u, at: u.Home, heading: mrand.Float64() * 360, speed: 3 + mrand.Float64()*12})
+		l.units = append(l.units, &movingUnit{Unit: u, at: u.Home, heading: mrand.Float64() * 360, speed: 3 + mrand.Float64()*12})
 	}
 	if err := l.categories(ctx); err != nil {
 		return l.rep, err
@@ -181,9 +198,9 @@ func driveLoad(ctx context.Context, cfg loadConfig) (loadReport, error) {
 // interrupted or stopped by a failing record.
 var errRanCourse = errors.New("the load ran its course")
 
-// loader is one run of driveLoad.
+// loader is one run of Drive.
 type loader struct {
-	cfg      loadConfig
+	cfg      Config
 	client   *http.Client
 	cats     []zhufang.Category
 	units    []*movingUnit
@@ -194,7 +211,7 @@ type loader struct {
 	stop     context.CancelFunc // ends the run early, when the record cannot be written
 
 	mu        sync.Mutex // guards what follows, and writes to cfg.Record
-	rep       loadReport
+	rep       Report
 	lat       []time.Duration
 	latSeen   int64
 	latMax    time.Duration
@@ -250,7 +267,7 @@ func (l *loader) categories(ctx context.Context) error {
 	var err error
 	for _, base := range l.cfg.URLs {
 		var got struct{ Categories []zhufang.Category }
-		if err = loadCall(ctx, l.client, http.MethodGet, base+"/api/v1/categories", l.cfg.Creds.Session, nil, http.StatusOK, &got); err == nil {
+		if err = call(ctx, l.client, http.MethodGet, base+"/api/v1/categories", l.cfg.Creds.Session, nil, http.StatusOK, &got); err == nil {
 			if len(got.Categories) == 0 {
 				return zhufang.Errorf(zhufang.EINVALID, "%s lists no incident categories", base)
 			}
@@ -288,10 +305,10 @@ func (l *loader) intake(ctx context.Context) {
 	}
 	base := l.url()
 	start := time.Now()
-	err := loadCall(ctx, l.client, http.MethodPost, base+"/api/v1/incidents", l.cfg.Creds.Session, body, http.StatusCreated, &inc)
+	err := call(ctx, l.client, http.MethodPost, base+"/api/v1/incidents", l.cfg.Creds.Session, body, http.StatusCreated, &inc)
 	took := time.Since(start)
 	if err == nil && (inc.ID <= 0 || inc.State != zhufang.StateReceived) {
-		err = &loadFailure{Class: classOther, Detail: fmt.Sprintf("201 for incident %d in state %q", inc.ID, inc.State)}
+		err = &Failure{Class: classOther, Detail: fmt.Sprintf("201 for incident %d in state %q", inc.ID, inc.State)}
 	}
 	l.mu.Lock()
 	l.rep.Intakes.add(err)
@@ -304,7 +321,7 @@ func (l *loader) intake(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	rec := loadRecord{ID: inc.ID, ReceivedAt: inc.ReceivedAt, States: []zhufang.IncidentState{inc.State}, URL: base}
+	rec := Record{ID: inc.ID, ReceivedAt: inc.ReceivedAt, States: []zhufang.IncidentState{inc.State}, URL: base}
 	l.record(rec)
 	for _, to := range []zhufang.IncidentState{zhufang.StateDispatched, zhufang.StateAcknowledged} {
 		if !l.transition(ctx, inc.ID, to) {
@@ -325,9 +342,9 @@ func (l *loader) transition(ctx context.Context, id int64, to zhufang.IncidentSt
 			State zhufang.IncidentState `json:"state"`
 		}
 		u := l.cfg.URLs[(first+i)%n] + "/api/v1/incidents/" + strconv.FormatInt(id, 10) + "/transitions"
-		err := loadCall(ctx, l.client, http.MethodPost, u, l.cfg.Creds.Session, zhufang.TransitionRequest{To: to, Note: "压力测试"}, http.StatusOK, &got)
+		err := call(ctx, l.client, http.MethodPost, u, l.cfg.Creds.Session, zhufang.TransitionRequest{To: to, Note: "压力测试"}, http.StatusOK, &got)
 		if err == nil && got.State != to {
-			err = &loadFailure{Class: classOther, Detail: fmt.Sprintf("moved incident %d to %s, the answer says %s", id, to, got.State)}
+			err = &Failure{Class: classOther, Detail: fmt.Sprintf("moved incident %d to %s, the answer says %s", id, to, got.State)}
 		}
 		l.mu.Lock()
 		l.rep.Transitions.add(err)
@@ -346,7 +363,7 @@ func (l *loader) transition(ctx context.Context, id int64, to zhufang.IncidentSt
 
 // record appends rec to the record; the first write that fails stops the
 // run, since what follows could not be verified.
-func (l *loader) record(rec loadRecord) {
+func (l *loader) record(rec Record) {
 	if l.cfg.Record == nil {
 		return
 	}
@@ -374,7 +391,7 @@ func (l *loader) point() zhufang.Point {
 	home := pts[mrand.IntN(len(pts))]
 	for range 4 {
 		a, d := mrand.Float64()*2*math.Pi, mrand.Float64()*400
-		if p := offsetMeters(home, d*math.Sin(a), d*math.Cos(a)); l.inside(p) {
+		if p := home.OffsetMeters(d*math.Sin(a), d*math.Cos(a)); l.inside(p) {
 			return p
 		}
 	}
@@ -390,7 +407,7 @@ func (l *loader) positions(ctx context.Context, n int) {
 	u := l.units[(l.nextUnit.Add(1)-1)%uint64(len(l.units))]
 	reports := u.move(n, time.Now(), l.inside)
 	var got struct{ Received int64 }
-	err := loadCall(ctx, l.client, http.MethodPost, l.url()+"/api/v1/positions", u.Token, map[string]any{"reports": reports}, http.StatusOK, &got)
+	err := call(ctx, l.client, http.MethodPost, l.url()+"/api/v1/positions", u.Token, map[string]any{"reports": reports}, http.StatusOK, &got)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.rep.Positions.add(err)
@@ -403,7 +420,7 @@ func (l *loader) positions(ctx context.Context, n int) {
 
 // movingUnit is a unit wandering about its home, inside the city.
 type movingUnit struct {
-	loadUnit
+	Unit
 	mu      sync.Mutex
 	at      zhufang.Point
 	heading float64 // degrees from north
@@ -427,12 +444,12 @@ func (u *movingUnit) move(n int, now time.Time, inside func(zhufang.Point) bool)
 		d := math.Min(u.speed*step.Seconds(), 200)
 		u.heading += mrand.Float64()*50 - 25
 		if u.at.DistanceMeters(u.Home) > 1500 {
-			u.heading = bearing(u.at, u.Home)
+			u.heading = u.at.BearingTo(u.Home)
 		}
-		p := offsetMeters(u.at, d*math.Sin(u.heading*math.Pi/180), d*math.Cos(u.heading*math.Pi/180))
+		p := u.at.OffsetMeters(d*math.Sin(u.heading*math.Pi/180), d*math.Cos(u.heading*math.Pi/180))
 		if !inside(p) {
-			u.heading = bearing(u.at, u.Home)
-			if p = offsetMeters(u.at, d*math.Sin(u.heading*math.Pi/180), d*math.Cos(u.heading*math.Pi/180)); !inside(p) {
+			u.heading = u.at.BearingTo(u.Home)
+			if p = u.at.OffsetMeters(d*math.Sin(u.heading*math.Pi/180), d*math.Cos(u.heading*math.Pi/180)); !inside(p) {
 				p = u.Home
 			}
 		}
@@ -458,19 +475,19 @@ func (l *loader) noteError(stream string, err error) {
 	}
 }
 
-// addLatency keeps an intake's latency: all of them up to loadLatencyKept,
+// addLatency keeps an intake's latency: all of them up to latencyKept,
 // then a uniform sample (reservoir) of that many.
 func (l *loader) addLatency(d time.Duration) {
 	l.latSeen++
 	l.latMax = max(l.latMax, d)
-	if len(l.lat) < loadLatencyKept {
+	if len(l.lat) < latencyKept {
 		l.lat = append(l.lat, d)
-	} else if j := mrand.Int64N(l.latSeen); j < loadLatencyKept {
+	} else if j := mrand.Int64N(l.latSeen); j < latencyKept {
 		l.lat[j] = d
 	}
 }
 
-func (l *loader) latency() loadLatency {
+func (l *loader) latency() Latency {
 	s := slices.Clone(l.lat)
 	slices.Sort(s)
 	ms := func(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
@@ -480,7 +497,7 @@ func (l *loader) latency() loadLatency {
 		}
 		return ms(s[max(0, int(math.Ceil(p*float64(len(s))))-1)])
 	}
-	return loadLatency{P50: q(0.50), P90: q(0.90), P99: q(0.99), Max: ms(l.latMax)}
+	return Latency{P50: q(0.50), P90: q(0.90), P99: q(0.99), Max: ms(l.latMax)}
 }
 
 // Failure classes.
@@ -492,46 +509,46 @@ const (
 	classOther   = "other"
 )
 
-// loadFailure is a request a node did not acknowledge.
-type loadFailure struct {
+// Failure is a request a node did not acknowledge.
+type Failure struct {
 	Class  string
 	Status int // the HTTP status, 0 if there was no answer
 	Detail string
 }
 
-func (f *loadFailure) Error() string { return f.Detail }
+func (f *Failure) Error() string { return f.Detail }
 
 func failureClass(err error) string {
-	if f, ok := errors.AsType[*loadFailure](err); ok {
+	if f, ok := errors.AsType[*Failure](err); ok {
 		return f.Class
 	}
 	return classOther
 }
 
-func newLoadClient() *http.Client {
-	return &http.Client{Timeout: loadTimeout, Transport: &http.Transport{
+func newClient() *http.Client {
+	return &http.Client{Timeout: Timeout, Transport: &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: loadTimeout, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        2 * loadMaxInFlight,
-		MaxIdleConnsPerHost: loadMaxInFlight,
+		DialContext:         (&net.Dialer{Timeout: Timeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        2 * maxInFlight,
+		MaxIdleConnsPerHost: maxInFlight,
 		IdleConnTimeout:     90 * time.Second,
 	}}
 }
 
-// loadCall sends body as JSON (none if nil) and decodes the answer into
-// out when its status is want; anything else is a *loadFailure.
-func loadCall(ctx context.Context, client *http.Client, method, url, token string, body any, want int, out any) error {
+// call sends body as JSON (none if nil) and decodes the answer into
+// out when its status is want; anything else is a *Failure.
+func call(ctx context.Context, client *http.Client, method, url, token string, body any, want int, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return &loadFailure{Class: classOther, Detail: err.Error()}
+			return &Failure{Class: classOther, Detail: err.Error()}
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		return &loadFailure{Class: classOther, Detail: err.Error()}
+		return &Failure{Class: classOther, Detail: err.Error()}
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -541,15 +558,15 @@ func loadCall(ctx context.Context, client *http.Client, method, url, token strin
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		return &loadFailure{Class: transportClass(err), Detail: err.Error()}
+		return &Failure{Class: transportClass(err), Detail: err.Error()}
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
 	if err != nil {
-		return &loadFailure{Class: transportClass(err), Status: res.StatusCode, Detail: method + " " + url + ": reading the answer: " + err.Error()}
+		return &Failure{Class: transportClass(err), Status: res.StatusCode, Detail: method + " " + url + ": reading the answer: " + err.Error()}
 	}
 	if res.StatusCode != want {
-		f := &loadFailure{Class: classOther, Status: res.StatusCode, Detail: method + " " + url + ": " + res.Status}
+		f := &Failure{Class: classOther, Status: res.StatusCode, Detail: method + " " + url + ": " + res.Status}
 		switch {
 		case res.StatusCode >= 500:
 			f.Class = class5xx
@@ -564,7 +581,7 @@ func loadCall(ctx context.Context, client *http.Client, method, url, token strin
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			return &loadFailure{Class: classOther, Status: res.StatusCode, Detail: method + " " + url + ": the answer is not the JSON expected"}
+			return &Failure{Class: classOther, Status: res.StatusCode, Detail: method + " " + url + ": the answer is not the JSON expected"}
 		}
 	}
 	return nil

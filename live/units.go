@@ -1,4 +1,4 @@
-package main
+package live
 
 import (
 	"math"
@@ -42,7 +42,7 @@ var patrolBeat = map[zhufang.UnitKind]struct{ radius, speed float64 }{
 // not move or one without any position. It starts where it was last seen,
 // with a pause before its first patrol leg and a report at once, so it can
 // be recommended from the first tick.
-func (l *live) newUnit(u zhufang.Unit, now time.Time) *simUnit {
+func (l *city) newUnit(u zhufang.Unit, now time.Time) *simUnit {
 	if _, ok := patrolBeat[u.Kind]; !ok {
 		return nil
 	}
@@ -86,7 +86,7 @@ func (su *simUnit) driving(t time.Time) bool { return su.job != nil && su.moving
 func (su *simUnit) move(now time.Time, dest zhufang.Point, took time.Duration, speed float64) {
 	from := su.pos(now)
 	su.from, su.to, su.start, su.end, su.speed = from, dest, now, now.Add(took), speed
-	su.heading = bearing(from, dest)
+	su.heading = from.BearingTo(dest)
 }
 
 // pause keeps the unit at p for real time d.
@@ -106,7 +106,7 @@ func (su *simUnit) reportAt(now, at time.Time) zhufang.PositionReport {
 // patrol moves the units with no incident: an available unit walks or
 // drives between random points of its beat, pausing at each; any other
 // (sent by hand, busy, off duty) stays where it is.
-func (l *live) patrol(now time.Time) {
+func (l *city) patrol(now time.Time) {
 	for _, su := range l.order {
 		if su.job != nil {
 			continue
@@ -134,32 +134,13 @@ func (l *live) patrol(now time.Time) {
 
 // waypoint picks a random point within radius metres of home and inside
 // the city, or home itself if a few tries land outside.
-func (l *live) waypoint(home zhufang.Point, radius float64) zhufang.Point {
+func (l *city) waypoint(home zhufang.Point, radius float64) zhufang.Point {
 	for range waypointTries {
 		d, a := radius*math.Sqrt(l.r.Float64()), 2*math.Pi*l.r.Float64()
-		p := offsetMeters(home, d*math.Sin(a), d*math.Cos(a))
+		p := home.OffsetMeters(d*math.Sin(a), d*math.Cos(a))
 		if _, in := l.d.Intake.Locator.Locate(p); in {
 			return p
 		}
 	}
 	return home
-}
-
-// offsetMeters moves p east and north by the given metres.
-func offsetMeters(p zhufang.Point, east, north float64) zhufang.Point {
-	const perDegree = 111_320.0
-	return zhufang.Point{Lon: p.Lon + east/(perDegree*math.Cos(p.Lat*math.Pi/180)), Lat: p.Lat + north/perDegree}
-}
-
-// bearing is the heading from a to b in degrees from north, in [0, 360).
-func bearing(a, b zhufang.Point) float64 {
-	east := (b.Lon - a.Lon) * math.Cos(a.Lat*math.Pi/180)
-	h := math.Atan2(east, b.Lat-a.Lat) * 180 / math.Pi
-	if h < 0 {
-		h += 360
-	}
-	if !(h >= 0 && h < 360) {
-		return 0
-	}
-	return h
 }

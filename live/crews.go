@@ -1,4 +1,4 @@
-package main
+package live
 
 import (
 	"context"
@@ -42,7 +42,7 @@ type planStep struct {
 // a unit; assign-lane incidents for 12345 or another department are
 // passed on; the station takes up the rest (cases, disputes, its own
 // assignments).
-func (l *live) newJob(inc *zhufang.Incident, now time.Time) *job {
+func (l *city) newJob(inc *zhufang.Incident, now time.Time) *job {
 	j := &job{inc: inc}
 	switch {
 	case inc.Triage.Streetward():
@@ -60,7 +60,7 @@ func (l *live) newJob(inc *zhufang.Incident, now time.Time) *job {
 
 // stationPlan is how a station's teams take up an incident where it is:
 // over tens of minutes, with no unit on the board.
-func (l *live) stationPlan() []planStep {
+func (l *city) stationPlan() []planStep {
 	return []planStep{
 		{to: zhufang.StateDispatched, after: l.lognormal(2*time.Minute, 0.5), actor: stationActor},
 		{to: zhufang.StateAcknowledged, after: l.lognormal(40*time.Second, 0.5), actor: stationActor},
@@ -72,7 +72,7 @@ func (l *live) stationPlan() []planStep {
 
 // streetPlan is a street incident's course once a crew is on scene, led
 // by actor: handling, feedback (the crews stand down), closing.
-func (l *live) streetPlan(actor string) []planStep {
+func (l *city) streetPlan(actor string) []planStep {
 	return []planStep{
 		{to: zhufang.StateHandling, after: l.lognormal(handleDelay, 0.5), actor: actor},
 		{to: zhufang.StateFeedback, after: l.lognormal(jobTime, 0.6), actor: actor, release: true},
@@ -82,8 +82,8 @@ func (l *live) streetPlan(actor string) []planStep {
 
 // resume picks up the incidents a previous run left open, so that a
 // restart neither strands them on the board nor keeps their units busy.
-func (l *live) resume(ctx context.Context, now time.Time) {
-	open, err := l.d.DB.FindIncidents(ctx, zhufang.IncidentFilter{Open: true, Limit: 1000})
+func (l *city) resume(ctx context.Context, now time.Time) {
+	open, err := l.d.Store.FindIncidents(ctx, zhufang.IncidentFilter{Open: true, Limit: 1000})
 	if err != nil {
 		if ctx.Err() == nil {
 			l.d.Logger.Warn("live: reading the open incidents", "err", err)
@@ -98,7 +98,7 @@ func (l *live) resume(ctx context.Context, now time.Time) {
 // resumeJob plans the rest of an open incident's course from its state.
 // The first steps are spread over a few minutes, so that a backlog does
 // not take every unit at once.
-func (l *live) resumeJob(ctx context.Context, inc *zhufang.Incident, now time.Time) *job {
+func (l *city) resumeJob(ctx context.Context, inc *zhufang.Incident, now time.Time) *job {
 	now = now.Add(l.scaled(time.Duration(l.r.Float64() * float64(resumeSpread))))
 	j := l.newJob(inc, now)
 	if inc.State == zhufang.StateReceived {
@@ -124,7 +124,7 @@ func (l *live) resumeJob(ctx context.Context, inc *zhufang.Incident, now time.Ti
 }
 
 // runJobs takes every job whose time has come one step on.
-func (l *live) runJobs(ctx context.Context, now time.Time) {
+func (l *city) runJobs(ctx context.Context, now time.Time) {
 	for _, j := range l.jobs {
 		if ctx.Err() != nil {
 			return
@@ -134,7 +134,7 @@ func (l *live) runJobs(ctx context.Context, now time.Time) {
 	l.jobs = slices.DeleteFunc(l.jobs, func(j *job) bool { return j.done })
 }
 
-func (l *live) runJob(ctx context.Context, j *job, now time.Time) {
+func (l *city) runJob(ctx context.Context, j *job, now time.Time) {
 	if !j.dispatchAt.IsZero() && !now.Before(j.dispatchAt) {
 		l.dispatch(ctx, j, now)
 	}
@@ -154,9 +154,9 @@ func (l *live) runJob(ctx context.Context, j *job, now time.Time) {
 // dispatch sends the recommender's first unit and, in town, the nearest
 // guard team ahead of it, as a dispatcher at the console would; or takes
 // over units a person has already sent.
-func (l *live) dispatch(ctx context.Context, j *job, now time.Time) {
+func (l *city) dispatch(ctx context.Context, j *job, now time.Time) {
 	j.dispatchAt = time.Time{}
-	inc, err := l.d.DB.FindIncidentByID(ctx, j.inc.ID)
+	inc, err := l.d.Store.FindIncidentByID(ctx, j.inc.ID)
 	if err != nil {
 		l.giveUp(ctx, j, now, "reading the incident", err)
 		return
@@ -198,13 +198,13 @@ func (l *live) dispatch(ctx context.Context, j *job, now time.Time) {
 }
 
 // assign sends a recommended unit.
-func (l *live) assign(ctx context.Context, j *job, rec zhufang.Recommendation, role string, now time.Time) error {
+func (l *city) assign(ctx context.Context, j *job, rec zhufang.Recommendation, role string, now time.Time) error {
 	su := l.units[rec.UnitID]
 	if su == nil || su.job != nil {
 		return zhufang.Errorf(zhufang.ECONFLICT, "unit %d is not free in the living city", rec.UnitID)
 	}
 	a := &zhufang.Assignment{IncidentID: j.inc.ID, UnitID: rec.UnitID, AssignedBy: liveActor, Role: role, ETA: rec.ETA}
-	if err := l.d.DB.Assign(ctx, a); err != nil {
+	if err := l.d.Store.Assign(ctx, a); err != nil {
 		return err
 	}
 	l.d.Fleet.SetStatus(a.UnitID, zhufang.UnitDispatched)
@@ -216,8 +216,8 @@ func (l *live) assign(ctx context.Context, j *job, rec zhufang.Recommendation, r
 
 // adopt takes over the active assignments a person made before the
 // dispatcher got to the incident, so the units sent by hand respond too.
-func (l *live) adopt(ctx context.Context, j *job, now time.Time) bool {
-	as, err := l.d.DB.FindAssignments(ctx, j.inc.ID)
+func (l *city) adopt(ctx context.Context, j *job, now time.Time) bool {
+	as, err := l.d.Store.FindAssignments(ctx, j.inc.ID)
 	if err != nil {
 		return false
 	}
@@ -243,15 +243,15 @@ func (l *live) adopt(ctx context.Context, j *job, now time.Time) bool {
 }
 
 // resync corrects the fleet's status of a unit the store would not send.
-func (l *live) resync(ctx context.Context, id int64) {
-	if u, err := l.d.DB.FindUnitByID(ctx, id); err == nil {
+func (l *city) resync(ctx context.Context, id int64) {
+	if u, err := l.d.Store.FindUnitByID(ctx, id); err == nil {
 		l.d.Fleet.SetStatus(id, u.Status)
 	}
 }
 
 // advanceCrew takes a crew's next step: acknowledge and set off, or
 // arrive.
-func (l *live) advanceCrew(ctx context.Context, j *job, c *crew, now time.Time) {
+func (l *city) advanceCrew(ctx context.Context, j *job, c *crew, now time.Time) {
 	c.due = time.Time{}
 	if c.a.State == zhufang.AssignAssigned {
 		if err := l.advance(ctx, c, zhufang.AssignAcknowledged); err != nil {
@@ -283,7 +283,7 @@ func (l *live) advanceCrew(ctx context.Context, j *job, c *crew, now time.Time) 
 
 // drive sets a crew off in a straight line to the scene, arriving after
 // the estimator's travel time (the road's detour included).
-func (l *live) drive(j *job, c *crew, now time.Time) {
+func (l *city) drive(j *job, c *crew, now time.Time) {
 	from := c.u.pos(now)
 	eta := max(minDrive, l.est.ETA(from, j.inc.Position, c.u.kind, j.inc.Zone))
 	speed := from.DistanceMeters(j.inc.Position) * l.est.Detour / eta.Seconds()
@@ -295,7 +295,7 @@ func (l *live) drive(j *job, c *crew, now time.Time) {
 
 // arrived starts the incident's own steps when its first crew is on
 // scene: handling, feedback (the crews stand down), closing.
-func (l *live) arrived(j *job, c *crew, now time.Time) {
+func (l *city) arrived(j *job, c *crew, now time.Time) {
 	if !j.next.IsZero() || len(j.plan) > 0 {
 		return
 	}
@@ -304,8 +304,8 @@ func (l *live) arrived(j *job, c *crew, now time.Time) {
 }
 
 // advance moves a crew's assignment on as its unit's device would.
-func (l *live) advance(ctx context.Context, c *crew, to zhufang.AssignmentState) error {
-	a, err := l.d.DB.AdvanceAssignment(ctx, c.a.ID, to, c.u.callSign)
+func (l *city) advance(ctx context.Context, c *crew, to zhufang.AssignmentState) error {
+	a, err := l.d.Store.AdvanceAssignment(ctx, c.a.ID, to, c.u.callSign)
 	if err != nil {
 		return err
 	}
@@ -316,10 +316,10 @@ func (l *live) advance(ctx context.Context, c *crew, to zhufang.AssignmentState)
 }
 
 // advancePlan takes the incident's next own step.
-func (l *live) advancePlan(ctx context.Context, j *job, now time.Time) {
+func (l *city) advancePlan(ctx context.Context, j *job, now time.Time) {
 	s := j.plan[0]
 	req := zhufang.TransitionRequest{To: s.to, Actor: s.actor, RedirectedTo: s.redirectTo}
-	if _, err := l.d.DB.TransitionIncident(ctx, j.inc.ID, req); err != nil {
+	if _, err := l.d.Store.TransitionIncident(ctx, j.inc.ID, req); err != nil {
 		l.giveUp(ctx, j, now, "moving the incident to "+string(s.to), err)
 		return
 	}
@@ -337,7 +337,7 @@ func (l *live) advancePlan(ctx context.Context, j *job, now time.Time) {
 
 // standDown ends the job's assignments, cleared from the scene or
 // cancelled on the way, and sends the units back to patrol.
-func (l *live) standDown(ctx context.Context, j *job, now time.Time) {
+func (l *city) standDown(ctx context.Context, j *job, now time.Time) {
 	for _, c := range j.crews {
 		if c.a.State.Active() {
 			to := zhufang.AssignCancelled
@@ -359,7 +359,7 @@ func (l *live) standDown(ctx context.Context, j *job, now time.Time) {
 }
 
 // giveUp abandons a job after a failed step, standing its crews down.
-func (l *live) giveUp(ctx context.Context, j *job, now time.Time, step string, err error) {
+func (l *city) giveUp(ctx context.Context, j *job, now time.Time, step string, err error) {
 	j.done = true
 	if ctx.Err() != nil {
 		return

@@ -1,10 +1,10 @@
-package main
+package live
 
 import (
 	"bytes"
 	"context"
 	"log/slog"
-	"path/filepath"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -12,13 +12,25 @@ import (
 	"time"
 
 	"zhufang"
+	"zhufang/demo"
+	"zhufang/dispatch"
 	"zhufang/inmem"
+	"zhufang/locate"
+	"zhufang/sqlstore"
+	"zhufang/sqlstore/sqltest"
 )
 
-// liveCity is a copy of the demo city wired as runServe wires it, with the
+func TestMain(m *testing.M) {
+	code := m.Run()
+	sqltest.RemoveDemoFiles()
+	os.Exit(code)
+}
+
+// liveCity is a copy of the demo city wired as serve wires it, with the
 // living city's dependencies ready and a log of what it warns about.
 type liveCity struct {
-	deps liveDeps
+	deps Deps
+	db   *sqlstore.DB
 	logs *syncBuffer
 }
 
@@ -42,23 +54,19 @@ func (b *syncBuffer) String() string {
 
 func newLiveCity(t *testing.T, crews bool) *liveCity {
 	t.Helper()
-	dsn := filepath.Join(t.TempDir(), "live.db")
-	demoArgs(t, dsn)
+	dsn := sqltest.Demo(t, 2)
 	ctx := context.Background()
-	db, err := openDB(ctx, dsn)
+	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	idx, _, err := loadIndex(ctx, db)
+	idx, _, err := locate.FromOrg(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cats, err := loadCategories(dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, _, err := loadModel(ctx, db, dataDir)
+	cats := sqltest.Categories(t)
+	model, _, err := demo.LoadModel(ctx, db, cats)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,12 +75,12 @@ func newLiveCity(t *testing.T, crews bool) *liveCity {
 	bus := inmem.NewBus(256)
 	rctx, stop := context.WithCancel(ctx)
 	relay := db.StartRelay(rctx, bus, logger)
-	fl, err := newFleet(ctx, db, 2*time.Minute, logger)
+	fl, err := dispatch.NewFleet(ctx, db, 2*time.Minute, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { fl.follow(rctx, bus) })
+	wg.Go(func() { fl.Follow(rctx, bus) })
 	t.Cleanup(func() { stop(); <-relay.Done(); wg.Wait() })
 	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: zhufang.DefaultTriage(),
 		Zones: zhufang.DefaultZoneProfiles(), Clock: zhufang.SystemClock{}, Store: db}
@@ -80,16 +88,16 @@ func newLiveCity(t *testing.T, crews bool) *liveCity {
 	// hour (60 to 200 times real time in the day, more before dawn), so the
 	// counts below are not left to chance.
 	speed := min(max(3*3600/model.HourRate(time.Now()), 60), 1000)
-	return &liveCity{logs: logs, deps: liveDeps{DB: db, Fleet: fl, Events: bus, Intake: intake, Model: model,
+	return &liveCity{logs: logs, db: db, deps: Deps{Store: db, Fleet: fl, Events: bus, Intake: intake, Model: model,
 		Crews: crews, Seed: 7, Speed: speed, Logger: logger}}
 }
 
 // start runs the living city and returns a function that stops it and
-// fails the test unless runLive returns nil within a second.
+// fails the test unless Run returns nil within a second.
 func (c *liveCity) start(t *testing.T) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runLive(ctx, c.deps) }()
+	go func() { done <- Run(ctx, c.deps) }()
 	return func() {
 		t.Helper()
 		cancel()
@@ -97,13 +105,13 @@ func (c *liveCity) start(t *testing.T) func() {
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("runLive returned %v, want nil", err)
+				t.Errorf("Run returned %v, want nil", err)
 			}
 			if took := time.Since(start); took > time.Second {
-				t.Errorf("runLive took %s to stop, want under 1 s", took)
+				t.Errorf("Run took %s to stop, want under 1 s", took)
 			}
 		case <-time.After(5 * time.Second):
-			t.Fatal("runLive did not stop within 5 s of its context ending")
+			t.Fatal("Run did not stop within 5 s of its context ending")
 		}
 		if w := c.logs.String(); strings.Contains(w, "live:") {
 			t.Errorf("the living city warned:\n%s", w)
@@ -114,7 +122,7 @@ func (c *liveCity) start(t *testing.T) func() {
 // newIncidents returns the incidents received since from.
 func (c *liveCity) newIncidents(t *testing.T, from time.Time) []*zhufang.Incident {
 	t.Helper()
-	all, err := c.deps.DB.FindIncidents(context.Background(), zhufang.IncidentFilter{Limit: 1000})
+	all, err := c.db.FindIncidents(context.Background(), zhufang.IncidentFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +154,7 @@ func (c *liveCity) checkPatrols(t *testing.T, from time.Time) {
 			continue
 		}
 		looked++
-		track, err := c.deps.DB.FindTrack(ctx, u.ID, from, time.Now().Add(time.Minute))
+		track, err := c.db.FindTrack(ctx, u.ID, from, time.Now().Add(time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +183,7 @@ func TestLiveCrews(t *testing.T) {
 		for i, inc := range incs {
 			ids[i] = inc.ID
 		}
-		hist, err := c.deps.DB.FindTransitionsOf(ctx, ids)
+		hist, err := c.db.FindTransitionsOf(ctx, ids)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +223,7 @@ func TestLiveCrews(t *testing.T) {
 	if !slices.Equal(states, want) {
 		t.Errorf("incident %d went %v, want %v", closed.ID, states, want)
 	}
-	as, err := c.deps.DB.FindAssignments(ctx, closed.ID)
+	as, err := c.db.FindAssignments(ctx, closed.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +258,7 @@ func TestLiveWithoutCrews(t *testing.T) {
 		}
 	}
 	for _, action := range []string{zhufang.AuditAssign, zhufang.AuditAssignment, zhufang.AuditIncidentState} {
-		es, err := c.deps.DB.FindAudit(context.Background(), zhufang.AuditFilter{Action: action, From: from})
+		es, err := c.db.FindAudit(context.Background(), zhufang.AuditFilter{Action: action, From: from})
 		if err != nil {
 			t.Fatal(err)
 		}
