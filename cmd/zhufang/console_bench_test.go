@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -30,7 +31,7 @@ import (
 func BenchmarkBoard(b *testing.B) {
 	ctx := context.Background()
 	db := sqltest.Open(b, sqlstore.SQLite, sqlstore.Options{})
-	city, err := demo.Build(demo.Options{Seed: 1, DataDir: dataDir, Cells: tiling.Cells})
+	city, err := demo.Build(demo.Options{Seed: 1, Data: os.DirFS(dataDir), Cells: tiling.Cells})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -250,7 +250,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 func buildDemo(ctx context.Context, db *sqlstore.DB, cfg Config, replace bool) (demoBuilt, error) {
 	var out demoBuilt
 	start := time.Now()
-	city, err := demo.Build(demo.Options{Seed: cfg.Seed, DataDir: cfg.DataDir, Cells: tiling.Cells})
+	city, err := demo.Build(demo.Options{Seed: cfg.Seed, Data: os.DirFS(cfg.DataDir), Cells: tiling.Cells})
 	if err != nil {
 		return out, err
 	}
