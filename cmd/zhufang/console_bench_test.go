@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"zhufang"
+	"zhufang/data"
 	"zhufang/demo"
 	"zhufang/inmem"
 	"zhufang/sqlstore"
@@ -31,7 +31,7 @@ import (
 func BenchmarkBoard(b *testing.B) {
 	ctx := context.Background()
 	db := sqltest.Open(b, sqlstore.SQLite, sqlstore.Options{})
-	city, err := demo.Build(demo.Options{Seed: 1, Data: os.DirFS(dataDir), Cells: tiling.Cells})
+	city, err := demo.Build(demo.Options{Seed: 1, Data: data.FS, Cells: tiling.Cells})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func BenchmarkBoard(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cats, err := loadCategories(dataDir)
+	cats, err := loadCategories(data.FS)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
 	"time"
@@ -15,8 +16,8 @@ import (
 )
 
 // loadModel reads the demo city's record and communities from the
-// database and makes its incident model.
-func loadModel(ctx context.Context, db *sqlstore.DB, dataDir string) (*demo.Model, zhufang.DemoCity, error) {
+// database and makes its incident model, with the category table of fsys.
+func loadModel(ctx context.Context, db *sqlstore.DB, fsys fs.FS) (*demo.Model, zhufang.DemoCity, error) {
 	rec, err := db.FindDemoCity(ctx)
 	if err != nil {
 		return nil, rec, err
@@ -25,7 +26,7 @@ func loadModel(ctx context.Context, db *sqlstore.DB, dataDir string) (*demo.Mode
 	if err != nil {
 		return nil, rec, err
 	}
-	cats, err := loadCategories(dataDir)
+	cats, err := loadCategories(fsys)
 	if err != nil {
 		return nil, rec, err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"zhufang"
+	"zhufang/data"
 	"zhufang/inmem"
 )
 
@@ -54,11 +55,11 @@ func newLiveCity(t *testing.T, crews bool) *liveCity {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cats, err := loadCategories(dataDir)
+	cats, err := loadCategories(data.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	model, _, err := loadModel(ctx, db, dataDir)
+	model, _, err := loadModel(ctx, db, data.FS)
 	if err != nil {
 		t.Fatal(err)
 	}

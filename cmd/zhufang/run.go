@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -250,7 +250,11 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 func buildDemo(ctx context.Context, db *sqlstore.DB, cfg Config, replace bool) (demoBuilt, error) {
 	var out demoBuilt
 	start := time.Now()
-	city, err := demo.Build(demo.Options{Seed: cfg.Seed, Data: os.DirFS(cfg.DataDir), Cells: tiling.Cells})
+	fsys, err := cfg.dataFS()
+	if err != nil {
+		return out, err
+	}
+	city, err := demo.Build(demo.Options{Seed: cfg.Seed, Data: fsys, Cells: tiling.Cells})
 	if err != nil {
 		return out, err
 	}
@@ -271,7 +275,7 @@ func buildDemo(ctx context.Context, db *sqlstore.DB, cfg Config, replace bool) (
 	if err := db.SetDemoCity(ctx, rec); err != nil {
 		return out, err
 	}
-	m, _, err := loadModel(ctx, db, cfg.DataDir)
+	m, _, err := loadModel(ctx, db, fsys)
 	if err != nil {
 		return out, err
 	}
@@ -309,7 +313,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	cats, err := loadCategories(cfg.DataDir)
+	fsys, err := cfg.dataFS()
+	if err != nil {
+		return err
+	}
+	cats, err := loadCategories(fsys)
 	if err != nil {
 		return err
 	}
@@ -391,7 +399,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // demo has no model to draw from, and gets no job.
 func liveJob(ctx context.Context, db *sqlstore.DB, fl *fleet, bus zhufang.EventService,
 	intake *zhufang.Intake, cfg Config, logger *slog.Logger) (func(context.Context), error) {
-	m, rec, err := loadModel(ctx, db, cfg.DataDir)
+	fsys, err := cfg.dataFS()
+	if err != nil {
+		return nil, err
+	}
+	m, rec, err := loadModel(ctx, db, fsys)
 	if zhufang.ErrorCode(err) == zhufang.ENOTFOUND {
 		logger.Warn("no demo city record: the city stays still (rebuild it with zhufang demo --force to bring it alive)")
 		return nil, nil
@@ -631,15 +643,20 @@ func listenAndServe(ctx context.Context, addr string, h http.Handler, onShutdown
 	return nil
 }
 
-// loadCategories reads the 110 incident category table from the data folder.
-func loadCategories(dataDir string) (*zhufang.Categories, error) {
-	path := filepath.Join(dataDir, "codes", "incident_categories.csv")
-	f, err := os.Open(path)
+// loadCategories reads the 110 incident category table from fsys, the
+// embedded data or the --data folder.
+func loadCategories(fsys fs.FS) (*zhufang.Categories, error) {
+	const name = "codes/incident_categories.csv"
+	f, err := fsys.Open(name)
 	if err != nil {
-		return nil, zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot read the 110 category table "+path+" (pass --data with the shared data folder)", err)
+		return nil, zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot read the 110 category table "+name, err)
 	}
 	defer f.Close()
-	return zhufang.ParseCategories(f)
+	cats, err := zhufang.ParseCategories(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return cats, nil
 }
 
 // loadIndex builds the point-in-jurisdiction index from the stored areas of
