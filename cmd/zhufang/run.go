@@ -49,6 +49,7 @@ commands:
   load      drive a server or a cluster at a steady rate of incidents and positions, and
             check afterwards that every acknowledged incident is stored with its history
   cluster   run N serve nodes on loopback ports against one PostgreSQL and one NATS
+  version   print the module version, VCS revision and Go version of this binary (also --version)
 
 Run zhufang <command> --help for a command's flags.
 `
@@ -83,11 +84,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runLoad(ctx, args[1:], getenv, stdout, stderr)
 	case "cluster":
 		err = runCluster(ctx, args[1:], getenv, stdout, stderr)
+	case "version", "--version", "-version":
+		err = runVersion(args[1:], stdout)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return usageError{fmt.Sprintf("unknown command %q (commands: serve, demo, simulate, migrate, device, user, audit, backup, restore, load, cluster)", args[0])}
+		return usageError{fmt.Sprintf("unknown command %q (commands: serve, demo, simulate, migrate, device, user, audit, backup, restore, load, cluster, version)", args[0])}
 	}
 	if errors.Is(err, errHelp) {
 		return nil
