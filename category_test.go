@@ -1,15 +1,15 @@
 package zhufang_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
 	"zhufang"
+	"zhufang/data"
 )
 
 func TestCategories(t *testing.T) {
-	f, err := os.Open("../shared/data/codes/incident_categories.csv")
+	f, err := data.FS.Open("codes/incident_categories.csv")
 	if err != nil {
 		t.Fatal(err)
 	}

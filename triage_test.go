@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"zhufang"
+	"zhufang/data"
 )
 
 // noon and midnight are local (UTC+8) times.
@@ -77,7 +78,7 @@ func TestTriageTimeAndPlace(t *testing.T) {
 }
 
 func TestEveryCategoryGetsALane(t *testing.T) {
-	f, err := os.Open("../shared/data/codes/incident_categories.csv")
+	f, err := data.FS.Open("codes/incident_categories.csv")
 	if err != nil {
 		t.Fatal(err)
 	}

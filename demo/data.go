@@ -6,8 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"strconv"
 
 	"zhufang"
@@ -36,14 +35,14 @@ var renamedCounties = map[string]string{"431121": "431181"} // 祁阳县 became 
 // Huilongxu management area in Jiangyong.
 var hostCounty = map[string]string{"431171": "431103", "431173": "431125"}
 
-// loadData reads the Yongzhou boundaries and division lists from dir (the
-// shared data folder's yongzhou/ directory).
-func loadData(dir string) ([]*county, []*township, error) {
-	bounds, err := loadBoundaries(filepath.Join(dir, "431100_full.json"))
+// loadData reads the Yongzhou boundaries and division lists from the
+// yongzhou/ folder of fsys.
+func loadData(fsys fs.FS) ([]*county, []*township, error) {
+	bounds, err := loadBoundaries(fsys, "yongzhou/431100_full.json")
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := readCSV(filepath.Join(dir, "counties.csv"), 3)
+	rows, err := readCSV(fsys, "yongzhou/counties.csv", 3)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -51,7 +50,7 @@ func loadData(dir string) ([]*county, []*township, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err = readCSV(filepath.Join(dir, "townships.csv"), 3)
+	rows, err = readCSV(fsys, "yongzhou/townships.csv", 3)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -105,14 +104,15 @@ func parseTownships(rows [][]string, counties []*county) ([]*township, error) {
 	return towns, nil
 }
 
-// readCSV reads a CSV file with a header and width columns a row.
-func readCSV(path string, width int) ([][]string, error) {
-	f, err := os.Open(path)
+// readCSV reads the CSV file name of fsys, with a header and width columns
+// a row.
+func readCSV(fsys fs.FS, name string, width int) ([][]string, error) {
+	f, err := fsys.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("demo data: %w (pass --data with the shared data folder)", err)
+		return nil, fmt.Errorf("demo data: %w", err)
 	}
 	defer f.Close()
-	return parseCSV(f, path, width)
+	return parseCSV(f, name, width)
 }
 
 // parseCSV reads CSV with a header and width columns a row; name is the
@@ -143,14 +143,14 @@ type boundary struct {
 
 // loadBoundaries reads the GeoJSON county boundaries, converting their
 // GCJ-02 coordinates to WGS-84 and old codes to current ones.
-func loadBoundaries(path string) (map[string]boundary, error) {
-	b, err := os.ReadFile(path)
+func loadBoundaries(fsys fs.FS, name string) (map[string]boundary, error) {
+	b, err := fs.ReadFile(fsys, name)
 	if err != nil {
-		return nil, fmt.Errorf("demo data: %w (pass --data with the shared data folder)", err)
+		return nil, fmt.Errorf("demo data: %w", err)
 	}
 	out, err := parseBoundaries(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return out, nil
 }

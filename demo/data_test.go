@@ -1,16 +1,17 @@
 package demo
 
 import (
+	"io/fs"
 	"maps"
-	"os"
 	"strings"
 	"testing"
 
 	"zhufang"
+	"zhufang/data"
 )
 
 func TestLoadData(t *testing.T) {
-	counties, towns, err := loadData("../../shared/data/yongzhou")
+	counties, towns, err := loadData(data.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,12 +68,11 @@ func FuzzParseBoundaries(f *testing.F) {
 // counties and townships whose codes validate, each township in a listed
 // county, and never panic.
 func FuzzParseCSV(f *testing.F) {
-	dir := "../../shared/data/yongzhou"
-	counties, err := os.ReadFile(dir + "/counties.csv")
+	counties, err := fs.ReadFile(data.FS, "yongzhou/counties.csv")
 	if err != nil {
 		f.Fatal(err)
 	}
-	towns, err := os.ReadFile(dir + "/townships.csv")
+	towns, err := fs.ReadFile(data.FS, "yongzhou/townships.csv")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func FuzzParseCSV(f *testing.F) {
 	f.Add("code,name,parent\n431102,零陵区\n", "")
 	f.Add("code,name,parent\n\"431102,x,y\n", "code,name,county\n43110X001,坏,431102\n")
 	f.Add("", "code,name,county\n431199001,外,431199\n")
-	bounds, err := loadBoundaries(dir + "/431100_full.json")
+	bounds, err := loadBoundaries(data.FS, "yongzhou/431100_full.json")
 	if err != nil {
 		f.Fatal(err)
 	}

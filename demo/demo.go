@@ -7,9 +7,9 @@ package demo
 
 import (
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 
 	"zhufang"
@@ -32,8 +32,9 @@ const Guards = 17_600
 // Options say which city to build.
 type Options struct {
 	Seed uint64
-	// DataDir is the shared data folder holding yongzhou/.
-	DataDir string
+	// Data holds yongzhou/ with the boundaries and division lists: the
+	// embedded data (zhufang/data), or a folder of the same layout.
+	Data fs.FS
 	// Cells divides an area into the Voronoi cells of sites (tiling.Cells).
 	Cells func(area zhufang.MultiPolygon, sites []zhufang.Point) ([]zhufang.MultiPolygon, error)
 }
@@ -57,7 +58,10 @@ func Build(opt Options) (*zhufang.City, error) {
 	if opt.Cells == nil {
 		return nil, fmt.Errorf("demo: Options.Cells is required to draw the jurisdictions")
 	}
-	counties, towns, err := loadData(filepath.Join(opt.DataDir, "yongzhou"))
+	if opt.Data == nil {
+		return nil, fmt.Errorf("demo: Options.Data is required to place the counties")
+	}
+	counties, towns, err := loadData(opt.Data)
 	if err != nil {
 		return nil, err
 	}

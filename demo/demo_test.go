@@ -4,13 +4,12 @@ import (
 	"testing"
 
 	"zhufang"
+	"zhufang/data"
 	"zhufang/tiling"
 )
 
-const dataDir = "../../shared/data"
-
 func TestBuildCounts(t *testing.T) {
-	c, err := Build(Options{Seed: 1, DataDir: dataDir, Cells: tiling.Cells})
+	c, err := Build(Options{Seed: 1, Data: data.FS, Cells: tiling.Cells})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package demo
 
 import (
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"slices"
 	"sync"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"zhufang"
+	"zhufang/data"
 	"zhufang/tiling"
 )
 
@@ -24,11 +24,11 @@ var testCity struct {
 func cityAndCategories(t *testing.T) (*zhufang.City, *zhufang.Categories) {
 	t.Helper()
 	testCity.once.Do(func() {
-		testCity.city, testCity.err = Build(Options{Seed: 1, DataDir: dataDir, Cells: tiling.Cells})
+		testCity.city, testCity.err = Build(Options{Seed: 1, Data: data.FS, Cells: tiling.Cells})
 		if testCity.err != nil {
 			return
 		}
-		f, err := os.Open(dataDir + "/codes/incident_categories.csv")
+		f, err := data.FS.Open("codes/incident_categories.csv")
 		if err != nil {
 			testCity.err = err
 			return

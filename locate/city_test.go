@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"zhufang"
+	"zhufang/data"
 	"zhufang/demo"
 	"zhufang/locate"
 	"zhufang/tiling"
@@ -14,7 +15,7 @@ import (
 // demoCity builds the index of the demo city once for the tests and
 // benchmarks of this file.
 var demoCity = sync.OnceValues(func() (*zhufang.City, error) {
-	return demo.Build(demo.Options{Seed: 1, DataDir: "../../shared/data", Cells: tiling.Cells})
+	return demo.Build(demo.Options{Seed: 1, Data: data.FS, Cells: tiling.Cells})
 })
 
 func demoIndex(tb testing.TB) (*zhufang.City, *locate.Index) {

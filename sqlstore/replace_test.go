@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"zhufang"
+	"zhufang/data"
 	"zhufang/demo"
 	"zhufang/sqlstore"
 	"zhufang/sqlstore/sqltest"
@@ -15,11 +16,11 @@ import (
 // TestReplaceCityIsAtomic interrupts the replacement of one demo city by
 // another partway: the old city must still be there, whole.
 func TestReplaceCityIsAtomic(t *testing.T) {
-	one, err := demo.Build(demo.Options{Seed: 1, DataDir: "../../shared/data", Cells: tiling.Cells})
+	one, err := demo.Build(demo.Options{Seed: 1, Data: data.FS, Cells: tiling.Cells})
 	if err != nil {
 		t.Fatal(err)
 	}
-	two, err := demo.Build(demo.Options{Seed: 2, DataDir: "../../shared/data", Cells: tiling.Cells})
+	two, err := demo.Build(demo.Options{Seed: 2, Data: data.FS, Cells: tiling.Cells})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,27 +2,28 @@ package tiling_test
 
 import (
 	"encoding/json"
+	"io/fs"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"zhufang"
+	"zhufang/data"
 	"zhufang/tiling"
 )
 
-const countiesFile = "../../shared/data/yongzhou/431100_full.json"
+const countiesFile = "yongzhou/431100_full.json"
 
 // loadCounty returns the boundary of the Yongzhou county with the given
 // adcode.
 func loadCounty(tb testing.TB, adcode int) zhufang.MultiPolygon {
 	tb.Helper()
-	b, err := os.ReadFile(countiesFile)
+	b, err := fs.ReadFile(data.FS, countiesFile)
 	if err != nil {
-		tb.Fatalf("county boundaries are test data and must be present: %v", err)
+		tb.Fatal(err)
 	}
 	var fc struct {
 		Features []struct {

@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"zhufang"
+	"zhufang/data"
 	"zhufang/web"
 )
 
@@ -32,7 +32,7 @@ var now = time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC)
 
 func incidentServer(t testing.TB) (http.Handler, *memIncidents) {
 	t.Helper()
-	f, err := os.Open("../../shared/data/codes/incident_categories.csv")
+	f, err := data.FS.Open("codes/incident_categories.csv")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -256,7 +256,7 @@ func TestPostgresDumpRestore(t *testing.T) {
 		v.Path = "/" + name
 		dsns = append(dsns, v.String())
 	}
-	if _, err := zf(t, "demo", "--db", dsns[0], "--data", dataDir, "--history", "2", "--anchor", templateAnchor); err != nil {
+	if _, err := zf(t, "demo", "--db", dsns[0], "--history", "2", "--anchor", templateAnchor); err != nil {
 		t.Fatal(err)
 	}
 	dump := filepath.Join(t.TempDir(), "zhufang.dump")

@@ -36,7 +36,7 @@ func BenchmarkClusterPropagation(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := installDemo(ctx, db, Config{Seed: 1, DataDir: dataDir, AnchorDay: templateAnchor}, false); err != nil {
+	if _, err := installDemo(ctx, db, Config{Seed: 1, AnchorDay: templateAnchor}, false); err != nil {
 		b.Fatal(err)
 	}
 	db.Close()

@@ -69,7 +69,7 @@ func (n *procNode) start(t testing.TB) time.Duration {
 // launch starts the node and waits until it serves, reporting failure as
 // an error, so that it may run off the test's goroutine.
 func (n *procNode) launch(t testing.TB) (time.Duration, error) {
-	args := append([]string{"serve", "--addr", n.addr, "--data", dataDir}, n.args...)
+	args := append([]string{"serve", "--addr", n.addr}, n.args...)
 	b, _ := json.Marshal(args)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "ZHUFANG_TEST_MAIN_ARGS="+string(b), "ZHUFANG_DB=", "ZHUFANG_ADDR=")
@@ -167,7 +167,7 @@ func clusterDB(t *testing.T, nurl string, zones string) (string, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := installDemo(ctx, db, Config{Seed: 1, DataDir: dataDir, AnchorDay: templateAnchor}, false); err != nil {
+	if _, err := installDemo(ctx, db, Config{Seed: 1, AnchorDay: templateAnchor}, false); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -577,7 +577,7 @@ func TestClusterCommand(t *testing.T) {
 		if strings.Contains(strings.Join(args, " "), dsn) || strings.Contains(strings.Join(args, " "), nurl) {
 			t.Errorf("a node's arguments, which ps shows, carry the database or NATS URL: %q", args)
 		}
-		b, _ := json.Marshal(append(args, "--data", dataDir))
+		b, _ := json.Marshal(args)
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "ZHUFANG_TEST_MAIN_ARGS="+string(b), "ZHUFANG_DB=", "ZHUFANG_ADDR=")
 		mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"zhufang"
+	"zhufang/data"
 	"zhufang/demo"
 	"zhufang/sqlstore"
 )
@@ -27,7 +29,7 @@ type Config struct {
 	NATSStream    string // the JetStream stream the nodes of one cluster share
 	MetricsToken  string // lets a scraper on another host read /metrics
 	LogLevel      slog.Level
-	DataDir       string // the shared data folder with yongzhou/
+	DataDir       string // a folder replacing the embedded data, empty for the embedded
 	Seed          uint64
 	Demo          bool // serve: build the demo city first if the database is empty, and keep it alive
 	Live          bool // serve --demo: new incidents arrive and units patrol
@@ -103,7 +105,7 @@ func (c *Config) dbFlag(fs *flags, getenv func(string) string) {
 }
 
 func (c *Config) dataFlags(fs *flags, getenv func(string) string) error {
-	fs.StringVar(&c.DataDir, "data", env(getenv, "ZHUFANG_DATA", "../shared/data"), "shared data folder holding yongzhou/ (env ZHUFANG_DATA)")
+	c.dataFlag(fs, getenv)
 	seed := env(getenv, "ZHUFANG_SEED", "1")
 	s, err := strconv.ParseUint(seed, 10, 64)
 	if err != nil {
@@ -111,6 +113,23 @@ func (c *Config) dataFlags(fs *flags, getenv func(string) string) error {
 	}
 	fs.Uint64Var(&c.Seed, "seed", s, "seed of the demo city: the same seed builds the same city (env ZHUFANG_SEED)")
 	return nil
+}
+
+// dataFlag is --data: a folder of the embedded data's layout (yongzhou/,
+// codes/) for another city.
+func (c *Config) dataFlag(fs *flags, getenv func(string) string) {
+	fs.StringVar(&c.DataDir, "data", getenv("ZHUFANG_DATA"),
+		"folder replacing the embedded Yongzhou data and 110 category table, laid out as yongzhou/ and codes/ (env ZHUFANG_DATA; default the embedded data)")
+}
+
+// dataFS returns the run-time data: the folder --data names, or the
+// embedded data.
+func (c *Config) dataFS() (fs.FS, error) {
+	fsys, err := data.Open(c.DataDir)
+	if err != nil {
+		return nil, usageError{"--data: " + err.Error()}
+	}
+	return fsys, nil
 }
 
 // historyFlags are the demo city's history: how long, ending when.
@@ -161,6 +180,11 @@ func (c *Config) validate() error {
 	}
 	if _, err := c.anchor(); err != nil {
 		return err
+	}
+	if c.DataDir != "" {
+		if _, err := c.dataFS(); err != nil {
+			return err
+		}
 	}
 	if c.NATS != "" {
 		u, err := url.Parse(c.NATS)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"zhufang"
+	"zhufang/data"
 	"zhufang/demo"
 	"zhufang/dispatch"
 	"zhufang/inmem"
@@ -32,7 +33,7 @@ import (
 func BenchmarkBoard(b *testing.B) {
 	ctx := context.Background()
 	db := sqltest.Open(b, sqlstore.SQLite, sqlstore.Options{})
-	city, err := demo.Build(demo.Options{Seed: 1, DataDir: dataDir, Cells: tiling.Cells})
+	city, err := demo.Build(demo.Options{Seed: 1, Data: data.FS, Cells: tiling.Cells})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func BenchmarkBoard(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cats, err := loadCategories(dataDir)
+	cats, err := data.Categories(data.FS)
 	if err != nil {
 		b.Fatal(err)
 	}

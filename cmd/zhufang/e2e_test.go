@@ -189,7 +189,7 @@ func TestDemoCommand(t *testing.T) {
 				var out bytes.Buffer
 				// A short history with a fixed last day: the same seed must
 				// give the same incidents too.
-				err := run(ctx, append([]string{"demo", "--db", dsn, "--data", dataDir, "--history", "3", "--anchor", "2026-03-01"}, extra...), env, &out, io.Discard)
+				err := run(ctx, append([]string{"demo", "--db", dsn, "--history", "3", "--anchor", "2026-03-01"}, extra...), env, &out, io.Discard)
 				return out.String(), err
 			}
 			a, b, c := sqltest.DSN(t, engine), sqltest.DSN(t, engine), sqltest.DSN(t, engine)

@@ -31,7 +31,7 @@ func TestHistoryYearOnYear(t *testing.T) {
 	dsn := filepath.Join(t.TempDir(), "history.db")
 	var out bytes.Buffer
 	start := time.Now()
-	err := run(ctx, []string{"demo", "--db", dsn, "--data", dataDir, "--anchor", templateAnchor}, func(string) string { return "" }, &out, io.Discard)
+	err := run(ctx, []string{"demo", "--db", dsn, "--anchor", templateAnchor}, func(string) string { return "" }, &out, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -14,11 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"zhufang/data"
 	"zhufang/sqlstore"
 	"zhufang/sqlstore/sqltest"
 )
-
-const dataDir = "../../../shared/data"
 
 // TestMain lets a test run the real main in a child process, to see its
 // exit code and output as a shell would.
@@ -42,7 +42,7 @@ func runMain(t *testing.T, args ...string) (code int, stdout, stderr string, too
 	t.Helper()
 	b, _ := json.Marshal(args)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "ZHUFANG_TEST_MAIN_ARGS="+string(b), "ZHUFANG_DB=", "ZHUFANG_ADDR=")
+	cmd.Env = append(os.Environ(), "ZHUFANG_TEST_MAIN_ARGS="+string(b), "ZHUFANG_DB=", "ZHUFANG_ADDR=", "ZHUFANG_DATA=")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
@@ -96,6 +96,11 @@ func TestCommandLine(t *testing.T) {
 		{"stray argument", []string{"migrate", "extra"}, 2, `unexpected argument "extra"`, ""},
 		{"help", []string{"serve", "--help"}, 0, "", "usage: zhufang serve"},
 		{"top help", []string{"help"}, 0, "", "commands:"},
+		{"version", []string{"version"}, 0, "", "revision "},
+		{"--version", []string{"--version"}, 0, "", "zhufang  zhufang "},
+		{"-version", []string{"-version"}, 0, "", "go       go1."},
+		{"version help", []string{"version", "--help"}, 0, "", "usage: zhufang version"},
+		{"version argument", []string{"version", "now"}, 2, `unexpected argument "now"`, ""},
 		{"refused postgres", []string{"migrate", "--db", "postgres://zhufang:pw@127.0.0.1:1/zhufang"}, 1, "cannot reach PostgreSQL at 127.0.0.1:1/zhufang", ""},
 		{"silent postgres", []string{"migrate", "--db", "postgres://u@" + silent.Addr().String() + "/db?sslmode=disable"}, 1, "cannot reach PostgreSQL", ""},
 		{"not a database", []string{"migrate", "--db", writeFile(t, dir, "notes.txt", "my notes")}, 1, "is not a zhufang database", ""},
@@ -117,6 +122,8 @@ func TestCommandLine(t *testing.T) {
 		{"broken postgres URL", []string{"migrate", "--db", "postgres://a:pw@[::1/x"}, 2, "cannot parse PostgreSQL URL", ""},
 		{"missing database", []string{"migrate", "--db", "postgres://postgres@127.0.0.1:5432/no_such_db_zhufang?sslmode=disable"}, 1, `has no database "no_such_db_zhufang"`, ""},
 		{"bad boundary data", []string{"demo", "--db", dir + "/d.db", "--data", badData(t)}, 1, "townships.csv: township code", ""},
+		{"missing data folder", []string{"serve", "--data", dir + "/nowhere"}, 2, "--data: data folder " + dir + "/nowhere does not exist", ""},
+		{"incomplete data folder", []string{"simulate", "--date", "2026-01-01", "--data", dir}, 2, "lacks yongzhou/431100_full.json, yongzhou/counties.csv, yongzhou/townships.csv, codes/incident_categories.csv", ""},
 		{"migrate new file", []string{"migrate", "--db", dir + "/new.db"}, 0, "", fmt.Sprintf("schema version 0 → %d", sqlstore.LatestVersion(sqlstore.SQLite))},
 	}
 	for _, tt := range tests {
@@ -154,22 +161,24 @@ func TestCommandLine(t *testing.T) {
 	}
 }
 
-// badData makes a data folder whose township list has a broken code.
+// badData makes a data folder, to pass with --data, whose township list
+// has a broken code.
 func badData(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	y := dir + "/yongzhou"
-	if err := os.MkdirAll(y, 0o755); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{"yongzhou", "codes"} {
+		if err := os.MkdirAll(dir+"/"+d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for _, f := range []string{"431100_full.json", "counties.csv"} {
-		b, err := os.ReadFile(dataDir + "/yongzhou/" + f)
+	for _, f := range []string{"yongzhou/431100_full.json", "yongzhou/counties.csv", "codes/incident_categories.csv"} {
+		b, err := fs.ReadFile(data.FS, f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeFile(t, y, f, string(b))
+		writeFile(t, dir, f, string(b))
 	}
-	writeFile(t, y, "townships.csv", "code,name,county\n43110X001,坏街道,431102\n")
+	writeFile(t, dir+"/yongzhou", "townships.csv", "code,name,county\n43110X001,坏街道,431102\n")
 	return dir
 }
 
@@ -219,7 +228,7 @@ func startServe(t testing.TB, args ...string) (string, func() error) {
 	lw := newLineWriter()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dataDir}, args...),
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...),
 			func(string) string { return "" }, io.Discard, lw)
 	}()
 	deadline := time.After(120 * time.Second)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"zhufang"
+	"zhufang/data"
 	"zhufang/posture"
 	"zhufang/sim"
 )
@@ -24,7 +25,7 @@ func BenchmarkPostureCityHour(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	m, rec, err := loadModel(ctx, db, dataDir)
+	m, rec, err := loadModel(ctx, db, data.FS)
 	if err != nil {
 		b.Fatal(err)
 	}

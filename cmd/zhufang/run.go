@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"zhufang"
+	"zhufang/data"
 	"zhufang/demo"
 	"zhufang/dispatch"
 	"zhufang/inmem"
@@ -48,6 +49,7 @@ commands:
   load      drive a server or a cluster at a steady rate of incidents and positions, and
             check afterwards that every acknowledged incident is stored with its history
   cluster   run N serve nodes on loopback ports against one PostgreSQL and one NATS
+  version   print the module version, VCS revision and Go version of this binary (also --version)
 
 Run zhufang <command> --help for a command's flags.
 `
@@ -82,11 +84,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runLoad(ctx, args[1:], getenv, stdout, stderr)
 	case "cluster":
 		err = runCluster(ctx, args[1:], getenv, stdout, stderr)
+	case "version", "--version", "-version":
+		err = runVersion(args[1:], stdout)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return usageError{fmt.Sprintf("unknown command %q (commands: serve, demo, simulate, migrate, device, user, audit, backup, restore, load, cluster)", args[0])}
+		return usageError{fmt.Sprintf("unknown command %q (commands: serve, demo, simulate, migrate, device, user, audit, backup, restore, load, cluster, version)", args[0])}
 	}
 	if errors.Is(err, errHelp) {
 		return nil
@@ -246,7 +250,11 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 // installDemo builds the demo city and its history into db, replacing
 // what is there if replace is set, with a progress bar on a terminal.
 func installDemo(ctx context.Context, db *sqlstore.DB, cfg Config, replace bool) (demo.Installed, error) {
-	cats, err := loadCategories(cfg.DataDir)
+	fsys, err := cfg.dataFS()
+	if err != nil {
+		return demo.Installed{}, err
+	}
+	cats, err := data.Categories(fsys)
 	if err != nil {
 		return demo.Installed{}, err
 	}
@@ -256,14 +264,15 @@ func installDemo(ctx context.Context, db *sqlstore.DB, cfg Config, replace bool)
 	}
 	bar := newProgress(cfg.progress, "history", cfg.HistoryDays)
 	defer bar.done()
-	return demo.Install(ctx, db, demo.Setup{City: demo.Options{Seed: cfg.Seed, DataDir: cfg.DataDir, Cells: tiling.Cells},
+	return demo.Install(ctx, db, demo.Setup{City: demo.Options{Seed: cfg.Seed, Data: fsys, Cells: tiling.Cells},
 		HistoryDays: cfg.HistoryDays, Anchor: anchor, Replace: replace, Categories: cats, ETA: dispatch.DefaultEstimator().ETA,
 		Progress: func(done, _ int) { bar.set(done) }})
 }
 
-// loadModel reads the demo city's incident model from db.
-func loadModel(ctx context.Context, db *sqlstore.DB, dataDir string) (*demo.Model, zhufang.DemoCity, error) {
-	cats, err := loadCategories(dataDir)
+// loadModel reads the demo city's incident model from db, with the
+// category table of fsys.
+func loadModel(ctx context.Context, db *sqlstore.DB, fsys fs.FS) (*demo.Model, zhufang.DemoCity, error) {
+	cats, err := data.Categories(fsys)
 	if err != nil {
 		return nil, zhufang.DemoCity{}, err
 	}
@@ -289,7 +298,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	cats, err := loadCategories(cfg.DataDir)
+	fsys, err := cfg.dataFS()
+	if err != nil {
+		return err
+	}
+	cats, err := data.Categories(fsys)
 	if err != nil {
 		return err
 	}
@@ -371,7 +384,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // demo has no model to draw from, and gets no job.
 func liveJob(ctx context.Context, db *sqlstore.DB, fl *dispatch.Fleet, bus zhufang.EventService,
 	intake *zhufang.Intake, cfg Config, logger *slog.Logger) (func(context.Context), error) {
-	m, rec, err := loadModel(ctx, db, cfg.DataDir)
+	fsys, err := cfg.dataFS()
+	if err != nil {
+		return nil, err
+	}
+	m, rec, err := loadModel(ctx, db, fsys)
 	if zhufang.ErrorCode(err) == zhufang.ENOTFOUND {
 		logger.Warn("no demo city record: the city stays still (rebuild it with zhufang demo --force to bring it alive)")
 		return nil, nil
@@ -550,15 +567,4 @@ func readiness(db *sqlstore.DB, bus zhufang.EventService) func(context.Context) 
 		}
 		return nil
 	}
-}
-
-// loadCategories reads the 110 incident category table from the data folder.
-func loadCategories(dataDir string) (*zhufang.Categories, error) {
-	path := filepath.Join(dataDir, "codes", "incident_categories.csv")
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot read the 110 category table "+path+" (pass --data with the shared data folder)", err)
-	}
-	defer f.Close()
-	return zhufang.ParseCategories(f)
 }

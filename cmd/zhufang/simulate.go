@@ -21,7 +21,7 @@ func runSimulate(ctx context.Context, args []string, getenv func(string) string,
 		"policy (station, nearest, zhufang, zhufang_posture) and reports the 1-3-5 shares by zone profile.\n"+
 		"Days of the history replay the stored incidents; other days in the model's range are drawn from it.", stdout)
 	cfg.dbFlag(fs, getenv)
-	fs.StringVar(&cfg.DataDir, "data", env(getenv, "ZHUFANG_DATA", "../shared/data"), "shared data folder holding codes/ (env ZHUFANG_DATA)")
+	cfg.dataFlag(fs, getenv)
 	fs.StringVar(&date, "date", "", "the day to replay, YYYY-MM-DD (China time); required")
 	fs.StringVar(&policy, "policy", "", "one policy to run: station, nearest, zhufang or zhufang_posture (default all four)")
 	fs.Uint64Var(&seed, "seed", 0, "seed of the simulation's random delays (default the demo city's seed)")
@@ -57,7 +57,11 @@ func runSimulate(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer db.Close()
-	m, rec, err := loadModel(ctx, db, cfg.DataDir)
+	fsys, err := cfg.dataFS()
+	if err != nil {
+		return err
+	}
+	m, rec, err := loadModel(ctx, db, fsys)
 	if err != nil {
 		return err
 	}

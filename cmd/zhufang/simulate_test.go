@@ -20,7 +20,7 @@ const templateAnchor = "2026-03-01"
 func simulateJSON(t *testing.T, dsn string, extra ...string) ([]sim.Row, string) {
 	t.Helper()
 	var out bytes.Buffer
-	args := append([]string{"simulate", "--db", dsn, "--data", dataDir, "--json"}, extra...)
+	args := append([]string{"simulate", "--db", dsn, "--json"}, extra...)
 	if err := run(context.Background(), args, func(string) string { return "" }, &out, io.Discard); err != nil {
 		t.Fatalf("simulate %v: %v", extra, err)
 	}
@@ -112,7 +112,7 @@ func TestSimulateBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"simulate", "--data", dataDir}, tt.args...)
+			args := append([]string{"simulate"}, tt.args...)
 			code, stdout, stderr, _ := runMain(t, args...)
 			if code != tt.code || !strings.Contains(stderr, tt.says) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
 				t.Fatalf("exit %d, stderr %q; want exit %d saying %q", code, stderr, tt.code, tt.says)

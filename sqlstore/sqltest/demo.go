@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"zhufang"
+	"zhufang/data"
 	"zhufang/demo"
 	"zhufang/dispatch"
 	"zhufang/sqlstore"
@@ -91,45 +92,22 @@ func DemoSQLite(tb testing.TB, setup demo.Setup) string {
 var DemoAnchor = time.Date(2026, 3, 1, 0, 0, 0, 0, zhufang.ChinaTime)
 
 // Demo returns the path of a fresh copy of the demo city of seed 1 with
-// days of history ending on DemoAnchor, as DemoSQLite gives it.
+// days of history ending on DemoAnchor, as DemoSQLite gives it, from the
+// embedded data.
 func Demo(tb testing.TB, days int) string {
 	tb.Helper()
-	return DemoSQLite(tb, demo.Setup{City: demo.Options{Seed: 1, DataDir: sharedData(tb), Cells: tiling.Cells}, HistoryDays: days,
+	return DemoSQLite(tb, demo.Setup{City: demo.Options{Seed: 1, Data: data.FS, Cells: tiling.Cells}, HistoryDays: days,
 		Anchor: DemoAnchor, Categories: Categories(tb), ETA: dispatch.DefaultEstimator().ETA})
 }
 
-// Categories reads the 110 incident category table.
+// Categories reads the embedded 110 incident category table.
 func Categories(tb testing.TB) *zhufang.Categories {
 	tb.Helper()
-	f, err := os.Open(filepath.Join(sharedData(tb), "codes", "incident_categories.csv"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	cats, err := zhufang.ParseCategories(f)
+	cats, err := data.Categories(data.FS)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return cats
-}
-
-// sharedData finds the shared data folder beside the module's root.
-func sharedData(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "data")
-		}
-		up := filepath.Dir(dir)
-		if up == dir {
-			tb.Fatal("no go.mod above the test's folder")
-		}
-		dir = up
-	}
 }
 
 // RemoveDemoFiles removes the demo cities DemoSQLite built.
