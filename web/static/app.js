@@ -19,17 +19,17 @@
     return neg ? "-" + t : t;
   }
 
-  // The 1-3-5 countdowns: the same rule as the server's stageClock.Class.
+  // The 1-3-5 countdowns. The server drew each clock and named the
+  // instants it turns amber and red; here the time left only counts down.
   function tickClocks() {
     var t = now();
     var cells = document.querySelectorAll("td.clock[data-due]");
     for (var i = 0; i < cells.length; i++) {
       var c = cells[i];
       if (c.dataset.reached) continue; // stopped: the server drew it
-      var due = Date.parse(c.dataset.due), start = Date.parse(c.dataset.start);
-      var left = due - t;
-      var cls = left <= 0 ? "red" : (left * 3 <= due - start ? "amber" : "green");
-      c.textContent = mmss(left);
+      var due = Date.parse(c.dataset.due);
+      var cls = t >= due ? "red" : (t >= Date.parse(c.dataset.amber) ? "amber" : "green");
+      c.textContent = mmss(due - t);
       if (!c.classList.contains(cls)) {
         c.classList.remove("green", "amber", "red");
         c.classList.add(cls);
@@ -67,23 +67,24 @@
     return tpl.content.querySelector("tr");
   }
 
-  // Board: replace the changed row, keep the most urgent first.
-  function nextDue(tr) {
-    var cells = tr.querySelectorAll("td.clock");
-    for (var i = 0; i < cells.length; i++) {
-      if (!cells[i].dataset.reached) return Date.parse(cells[i].dataset.due);
-    }
-    return Infinity;
-  }
+  // Board: replace the changed row, keep the server's order: each row
+  // carries its key, compared as a string (data-sort).
   function sortRows(tbody) {
     var rows = Array.prototype.slice.call(tbody.querySelectorAll("tr"));
-    rows.sort(function (a, b) { return nextDue(a) - nextDue(b); });
+    rows.sort(function (a, b) {
+      var x = a.dataset.sort || "", y = b.dataset.sort || "";
+      return x < y ? -1 : (x > y ? 1 : 0);
+    });
     rows.forEach(function (r) { tbody.appendChild(r); });
   }
+  // Answers can cross: only the newest asked for a row counts.
+  var askedRow = {};
   function refreshRow(id) {
     var tbody = document.getElementById("incident-rows");
     if (!tbody) return;
+    var seq = askedRow[id] = (askedRow[id] || 0) + 1;
     fetchText("/board/rows/" + id).then(function (res) {
+      if (askedRow[id] !== seq) return;
       var old = document.getElementById("inc-" + id);
       if (res.status === 404) {
         if (old) old.remove();
@@ -105,8 +106,21 @@
       if (count) count.textContent = tbody.querySelectorAll("tr").length;
       tickClocks();
     });
-    if (board.dataset.selected === String(id)) refreshDetail();
   }
+  // A row's key holds until its next deadline passes (data-sort-until);
+  // then the server has a new one, asked for once.
+  var rekeyed = {};
+  function rekeyRows(t) {
+    var rows = document.querySelectorAll("#incident-rows tr[data-sort-until]");
+    for (var i = 0; i < rows.length; i++) {
+      var until = rows[i].dataset.sortUntil, id = rows[i].dataset.id;
+      if (until && t > Date.parse(until) && rekeyed[id] !== until) {
+        rekeyed[id] = until;
+        refreshRow(id);
+      }
+    }
+  }
+  if (board) setInterval(function () { rekeyRows(now()); }, 500);
   var detailTimer = null;
   function refreshDetail() {
     clearTimeout(detailTimer);
@@ -195,7 +209,10 @@
       var m;
       try { m = JSON.parse(ev.data); } catch (e) { return; }
       if (board) {
-        if (m.incident_id) refreshRow(m.incident_id);
+        if (m.incident_id) {
+          refreshRow(m.incident_id);
+          if (board.dataset.selected === String(m.incident_id)) refreshDetail();
+        }
         if (m.unit_id || m.topic === "assignment") refreshUnits();
       }
       if (map) {

@@ -1,0 +1,196 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"zhufang"
+	"zhufang/web"
+)
+
+// liveCity holds open and ended incidents on two counties' grounds and
+// answers as the store does: only what is on the actor's ground, and a
+// record off it as if it did not exist.
+type liveCity struct {
+	zhufang.IncidentService
+	zhufang.UnitService
+	zhufang.Fleet
+	incs []*zhufang.Incident
+}
+
+func (c liveCity) visible(ctx context.Context, inc *zhufang.Incident) bool {
+	s := zhufang.ScopeFromContext(ctx)
+	return s != nil && s.Covers(inc.BureauID, inc.StationID, inc.CommunityID)
+}
+
+func (c liveCity) FindIncidents(ctx context.Context, f zhufang.IncidentFilter) ([]*zhufang.Incident, error) {
+	if err := zhufang.Authorize(ctx, zhufang.PermViewIncidents); err != nil {
+		return nil, err
+	}
+	var out []*zhufang.Incident
+	for _, inc := range c.incs {
+		if c.visible(ctx, inc) && !(f.Open && inc.State.Terminal()) {
+			out = append(out, inc)
+		}
+	}
+	return out, nil
+}
+
+func (c liveCity) FindIncidentByID(ctx context.Context, id int64) (*zhufang.Incident, error) {
+	if err := zhufang.Authorize(ctx, zhufang.PermViewIncidents); err != nil {
+		return nil, err
+	}
+	for _, inc := range c.incs {
+		if inc.ID == id && c.visible(ctx, inc) {
+			return inc, nil
+		}
+	}
+	return nil, zhufang.Errorf(zhufang.ENOTFOUND, "incident %d does not exist", id)
+}
+
+func (liveCity) FindTransitions(ctx context.Context, id int64) ([]zhufang.Transition, error) {
+	return nil, nil
+}
+
+func (liveCity) FindTransitionsOf(ctx context.Context, ids []int64) (map[int64][]zhufang.Transition, error) {
+	return map[int64][]zhufang.Transition{}, nil
+}
+
+func (liveCity) FindUnits(ctx context.Context, stationID int64) ([]*zhufang.Unit, error) {
+	return nil, nil
+}
+
+func (liveCity) Units(stationID int64) []zhufang.LiveUnit { return nil }
+
+// scopedUsers signs in a user per token "<role>-<lang>-<level>", on the
+// ground of community 7 of station 3 of county 2.
+type scopedUsers struct{ fakeUsers }
+
+func (scopedUsers) SessionUser(ctx context.Context, token string) (*zhufang.User, *zhufang.Session, error) {
+	f := strings.Split(token, "-")
+	scopes := map[string]zhufang.Scope{"city": {Level: zhufang.ScopeCity}, "county": {Level: zhufang.ScopeCounty, BureauID: 2},
+		"station":   {Level: zhufang.ScopeStation, BureauID: 2, StationID: 3},
+		"community": {Level: zhufang.ScopeCommunity, BureauID: 2, StationID: 3, CommunityID: 7}}
+	if len(f) != 3 {
+		return nil, nil, zhufang.Errorf(zhufang.EUNAUTHORIZED, "your session has ended; please sign in again")
+	}
+	return &zhufang.User{ID: 1, Username: f[0], Name: "测试", Role: zhufang.Role(f[0]), Scope: scopes[f[2]], Lang: f[1]},
+		&zhufang.Session{UserID: 1, CSRF: "csrf"}, nil
+}
+
+// The incidents of liveCity, received a little before now.
+const (
+	incHere     = 1 // open, in community 7
+	incNextDoor = 2 // open, in community 8 of the same station
+	incEnded    = 3 // closed, in community 7
+	incAway     = 5 // open, in another county
+)
+
+func liveServer(t *testing.T, posture zhufang.PostureService) http.Handler {
+	t.Helper()
+	f, err := os.Open("../../shared/data/codes/incident_categories.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cats, err := zhufang.ParseCategories(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	core := zhufang.DefaultZoneProfiles()[zhufang.ZoneUrbanCore]
+	inc := func(id, community, station, bureau int64, state zhufang.IncidentState, ago time.Duration, lane zhufang.Lane) *zhufang.Incident {
+		at := now.Add(-ago)
+		return &zhufang.Incident{ID: id, Number: fmt.Sprintf("J2026112900%02d", id), ReceivedAt: at, Address: fmt.Sprintf("芝山路%d号 <b>", id),
+			Position: zhufang.Point{Lon: 111.55 + float64(id)/100, Lat: 26.42}, Category: "200100", CommunityID: community, StationID: station,
+			BureauID: bureau, Zone: zhufang.ZoneUrbanCore, Triage: zhufang.TriageResult{Lane: lane}, State: state, Due: zhufang.DueTimes(at, core)}
+	}
+	city := liveCity{incs: []*zhufang.Incident{
+		inc(incHere, 7, 3, 2, zhufang.StateReceived, 30*time.Second, zhufang.LaneStreet),
+		inc(incNextDoor, 8, 3, 2, zhufang.StateDispatched, 150*time.Second, zhufang.LaneDispute),
+		inc(incEnded, 7, 3, 2, zhufang.StateClosed, time.Hour, zhufang.LaneStreet),
+		inc(4, 7, 3, 2, zhufang.StateAcknowledged, 2*time.Minute, zhufang.LaneStreet),
+		inc(incAway, 11, 10, 9, zhufang.StateReceived, 10*time.Second, zhufang.LaneCase),
+		inc(6, 7, 3, 2, zhufang.StateReceived, 10*time.Minute, zhufang.LaneStreet), // every deadline passed
+	}}
+	s := &web.Server{Org: mapOrg{}, Locator: squareLocator{}, Incidents: city, Units: city, Fleet: city, Users: scopedUsers{},
+		Intake: &zhufang.Intake{Categories: cats, Clock: zhufang.FixedClock(now)}, Posture: posture,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h, err := s.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+var (
+	rowRe   = regexp.MustCompile(`<tr id="inc-(\d+)"[^>]* data-sort="([0-9a-f]+)" data-sort-until="([^"]*)">`)
+	clockRe = regexp.MustCompile(`<td class="clock ([a-z]+)" data-amber="([^"]*)" data-due="([^"]+)" data-reached="([^"]*)">`)
+)
+
+// TestBoardCarriesItsOrder checks what the board's script reads: the
+// board lists rows in the order of their keys, which is what the script
+// sorts by, each row fragment carries the key the board gave the row, and
+// each running clock the instant it turns amber.
+func TestBoardCarriesItsOrder(t *testing.T) {
+	h := liveServer(t, nil)
+	res, page := getAs(t, h, "dispatcher-zh-city", "/board")
+	if res.StatusCode != 200 {
+		t.Fatalf("GET /board: %d %s", res.StatusCode, page)
+	}
+	rows := rowRe.FindAllStringSubmatch(page, -1)
+	var ids, keys []string
+	for _, r := range rows {
+		ids, keys = append(ids, r[1]), append(keys, r[2])
+	}
+	// Next deadlines: 2 (dispatched 2.5 min ago, its minute gone) and 1
+	// (received 30 s ago) in 30 s, the older first; 5 (received 10 s ago)
+	// in 50 s; 4 (acknowledged, received 2 min ago) on scene in 60 s; 6,
+	// every deadline gone, last.
+	if diff := cmp.Diff([]string{"2", "1", "5", "4", "6"}, ids); diff != "" {
+		t.Errorf("rows on the board (-want +got):\n%s", diff)
+	}
+	if !slices.IsSorted(keys) {
+		t.Errorf("the board's rows are not in the order of their keys: %q", keys)
+	}
+	for _, r := range rows {
+		_, frag := getAs(t, h, "dispatcher-zh-city", "/board/rows/"+r[1])
+		if m := rowRe.FindStringSubmatch(frag); m == nil || m[2] != r[2] || m[3] != r[3] {
+			t.Errorf("row %s: the board says key %s until %q, its fragment %q", r[1], r[2], r[3], m)
+		}
+	}
+	if until := rows[2][3]; until != now.Add(50*time.Second).Format(time.RFC3339Nano) {
+		t.Errorf("incident 5's key holds until %q, want its first minute's end", until)
+	}
+	if until := rows[4][3]; until != "" {
+		t.Errorf("incident 6, with every deadline gone, has a key until %q", until)
+	}
+
+	clocks := clockRe.FindAllStringSubmatch(page, -1)
+	if len(clocks) != 3*len(rows) {
+		t.Fatalf("%d clocks for %d rows", len(clocks), len(rows))
+	}
+	// Incident 5, received 10 s ago: its minute turns amber at 40 s.
+	if diff := cmp.Diff([]string{"green", now.Add(30 * time.Second).Format(time.RFC3339Nano), now.Add(50 * time.Second).Format(time.RFC3339Nano), ""},
+		clocks[3*2][1:]); diff != "" {
+		t.Errorf("incident 5's first clock [class amber due reached] (-want +got):\n%s", diff)
+	}
+	for _, c := range clocks {
+		if c[2] == "" {
+			t.Errorf("a running clock without data-amber: %q", c[0])
+		}
+	}
+	if strings.Contains(page, "data-start=") {
+		t.Error("the board still sends clocks' start times, for the script to work the colour out")
+	}
+}
