@@ -133,6 +133,67 @@ func liveServer(t *testing.T, posture zhufang.PostureService) http.Handler {
 	return h
 }
 
+// markerOf finds an incident's marker, the link around its circle.
+func markerOf(body string, id int) string {
+	return regexp.MustCompile(fmt.Sprintf(`<a href="/incidents/%d"><circle id="mi-%d".*?</a>`, id, id)).FindString(body)
+}
+
+// TestMapIncidentFragment checks /map/incidents/{id}, which the live map
+// asks for after an event: it is the marker the map page draws, in the
+// user's language, exactly when the map page would draw it, and a 404
+// (the script removes the marker) when the incident has ended or is not on
+// the user's ground.
+func TestMapIncidentFragment(t *testing.T) {
+	h := liveServer(t, nil)
+	tests := []struct {
+		name   string
+		token  string
+		id     int
+		status int
+		says   string // in the marker's title
+	}{
+		{"city dispatcher", "dispatcher-zh-city", incHere, 200, "J202611290001 · 打架斗殴 · 芝山路1号 &lt;b&gt; · 已接警"},
+		{"in English", "dispatcher-en-city", incHere, 200, " · Received</title>"},
+		{"county dispatcher, another county", "dispatcher-zh-county", incAway, 404, ""},
+		{"community officer, own community", "community_officer-zh-community", incHere, 200, "芝山路1号"},
+		{"community officer, next door", "community_officer-zh-community", incNextDoor, 404, ""},
+		{"station chief, next door", "station_chief-zh-station", incNextDoor, 200, "芝山路2号"},
+		{"ended", "dispatcher-zh-city", incEnded, 404, ""},
+		{"unknown", "dispatcher-zh-city", 999, 404, ""},
+		{"an administrator, who may not see incidents", "admin-zh-city", incHere, 403, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, body := getAs(t, h, tt.token, fmt.Sprintf("/map/incidents/%d", tt.id))
+			if res.StatusCode != tt.status {
+				t.Fatalf("GET /map/incidents/%d: %d %s, want %d", tt.id, res.StatusCode, body, tt.status)
+			}
+			if tt.status != 200 {
+				if strings.Contains(body, fmt.Sprintf(`id="mi-%d"`, tt.id)) {
+					t.Errorf("a %d still draws the marker: %s", tt.status, body)
+				}
+			} else {
+				if !strings.HasPrefix(body, `<svg xmlns="http://www.w3.org/2000/svg"><a href=`) || !strings.Contains(body, tt.says) {
+					t.Errorf("marker %s, want an svg holding the marker, saying %q", body, tt.says)
+				}
+			}
+			// The map page as the same user draws the same marker, or none.
+			page := ""
+			if res, body := getAs(t, h, tt.token, "/map"); res.StatusCode == 200 {
+				page = markerOf(body, tt.id)
+			}
+			if diff := cmp.Diff(page, markerOf(body, tt.id)); diff != "" {
+				t.Errorf("the marker on /map vs from /map/incidents/%d (-page +fragment):\n%s", tt.id, diff)
+			}
+		})
+	}
+	t.Run("not a number", func(t *testing.T) {
+		if res, body := getAs(t, h, "dispatcher-zh-city", "/map/incidents/x"); res.StatusCode != 400 {
+			t.Errorf("GET /map/incidents/x: %d %s, want 400", res.StatusCode, body)
+		}
+	})
+}
+
 var (
 	rowRe   = regexp.MustCompile(`<tr id="inc-(\d+)"[^>]* data-sort="([0-9a-f]+)" data-sort-until="([^"]*)">`)
 	clockRe = regexp.MustCompile(`<td class="clock ([a-z]+)" data-amber="([^"]*)" data-due="([^"]+)" data-reached="([^"]*)">`)

@@ -106,6 +106,14 @@ func (p projection) Attr() string {
 	return sb.String()
 }
 
+// XY1 returns pt's position in SVG user units rounded to 0.1, as the map
+// writes every position it draws or moves: the page's markers and a marker
+// drawn again after an event agree to the digit.
+func (p projection) XY1(pt zhufang.Point) (x, y float64) {
+	x, y = p.XY(pt)
+	return float64(tenths(x)) / 10, float64(tenths(y)) / 10
+}
+
 // svgPath returns the "d" attribute for a multipolygon: each ring as
 // M x y L ... Z, simplified with Douglas–Peucker at the given tolerance in
 // SVG units, coordinates rounded to 1 decimal, with no separator wasted

@@ -155,6 +155,39 @@ func TestProjectionAttr(t *testing.T) {
 	}
 }
 
+// TestProjectionXY1 checks the rounding every position sent to the
+// browser gets: to the nearest 0.1 of XY, so the page's markers and the
+// live updates that move them agree to the digit.
+func TestProjectionXY1(t *testing.T) {
+	p := newProjection(111.3, 26.1, 111.9, 26.6, 1000)
+	tests := []struct {
+		name string
+		in   zhufang.Point
+	}{
+		{"corner", pt(111.3, 26.6)},
+		{"inside", pt(111.6123456, 26.3987654)},
+		{"outside the bounds", pt(112.5, 25.5)},
+		{"west of the map", pt(110.9, 26.3)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x, y := p.XY(tt.in)
+			x1, y1 := p.XY1(tt.in)
+			want := [2]string{strconv.FormatFloat(x, 'f', 1, 64), strconv.FormatFloat(y, 'f', 1, 64)}
+			got := [2]string{strconv.FormatFloat(x1, 'f', -1, 64), strconv.FormatFloat(y1, 'f', -1, 64)}
+			for i := range want {
+				want[i] = strings.TrimSuffix(want[i], ".0")
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("XY1(%v) written shortest vs XY written to one decimal (-want +got):\n%s", tt.in, diff)
+			}
+			if math.Abs(x1-x) > 0.05+1e-9 || math.Abs(y1-y) > 0.05+1e-9 {
+				t.Errorf("XY1(%v) = (%g, %g), more than 0.05 from XY's (%g, %g)", tt.in, x1, y1, x, y)
+			}
+		})
+	}
+}
+
 func TestSVGPath(t *testing.T) {
 	// At the equator with 10° across 960 units: x = 20 + 96·lon and
 	// y = 20 + 96·(1 - lat), so lon 2..8 → x 212..788 and lat -0.5..0.5

@@ -323,9 +323,17 @@ type mapPage struct {
 	LastEvent   int64
 }
 
+// mapIncident is an incident's marker: the "map-incident" template draws
+// it on the map page and alone for the live map (mapIncidentFragment).
 type mapIncident struct {
 	Row  *boardRow
-	X, Y float64
+	X, Y float64 // in map units, rounded as XY1 rounds
+}
+
+// mapIncidentOf is an open incident as the map marks it.
+func (s *Server) mapIncidentOf(lang string, c *cityRef, inc *zhufang.Incident) mapIncident {
+	x, y := c.proj.XY1(inc.Position)
+	return mapIncident{Row: s.rowFrom(lang, c, inc, nil), X: x, Y: y}
 }
 
 type mapUnit struct {
@@ -370,8 +378,7 @@ func (s *Server) mapView(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, inc := range incs {
-		x, y := c.proj.XY(inc.Position)
-		d.Incidents = append(d.Incidents, mapIncident{Row: s.rowFrom(langOf(r), c, inc, nil), X: x, Y: y})
+		d.Incidents = append(d.Incidents, s.mapIncidentOf(langOf(r), c, inc))
 	}
 	if zhufang.ActorFromContext(ctx).User.Can(zhufang.PermViewUnits) {
 		units, err := s.liveUnits(r)
@@ -382,11 +389,36 @@ func (s *Server) mapView(w http.ResponseWriter, r *http.Request) error {
 			if u.Position.Lon == 0 && u.Position.Lat == 0 {
 				continue
 			}
-			x, y := c.proj.XY(u.Position)
+			x, y := c.proj.XY1(u.Position)
 			d.Units = append(d.Units, mapUnit{Unit: u, X: x, Y: y})
 		}
 	}
 	return s.renderPage(w, r, "map", s.newPage(r, "map.title", "map", d))
+}
+
+// mapIncidentFragment renders one incident's map marker, as the map page
+// draws it, for the live map to add or replace after an event. An incident
+// the map would not show, because it has ended or is not on the user's
+// ground (the store answers as if it did not exist), is a 404, and the
+// script removes its marker.
+func (s *Server) mapIncidentFragment(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.city(r.Context())
+	if err != nil {
+		return err
+	}
+	inc, err := s.Incidents.FindIncidentByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if inc.State.Terminal() {
+		return zhufang.Errorf(zhufang.ENOTFOUND, "incident %d has ended", id)
+	}
+	p := s.newPage(r, "", "", s.mapIncidentOf(langOf(r), c, inc))
+	return s.render(w, p.Lang, "map-marker", p)
 }
 
 // auditPage lists the audit trail for administrators.

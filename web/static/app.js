@@ -156,30 +156,26 @@
     proj = function (lon, lat) { return [(lon - p[0]) * p[2], (p[1] - lat) * p[3]]; };
   }
   var SVG = "http://www.w3.org/2000/svg";
-  var terminal = { closed: 1, cancelled: 1, duplicate: 1, redirected: 1 };
+  // An incident's marker is drawn by the server, as on the page; a 404
+  // means the map no longer shows it (ended, or not the user's ground).
+  // Answers can cross: only the newest asked counts.
+  var askedMarker = {};
   function refreshMapIncident(id) {
-    fetch("/api/v1/incidents/" + id, { credentials: "same-origin" }).then(function (r) {
-      if (r.status === 404) { var c = document.getElementById("mi-" + id); if (c) c.parentNode.remove(); return null; }
-      return r.ok ? r.json() : null;
-    }).then(function (inc) {
-      if (!inc) return;
-      var c = document.getElementById("mi-" + id);
-      if (terminal[inc.state]) { if (c) c.parentNode.remove(); return; }
-      if (!c) {
-        var a = document.createElementNS(SVG, "a");
-        a.setAttribute("href", "/incidents/" + id);
-        c = document.createElementNS(SVG, "circle");
-        c.id = "mi-" + id;
-        c.setAttribute("r", "9");
-        c.appendChild(document.createElementNS(SVG, "title"));
-        a.appendChild(c);
-        document.getElementById("incidents").appendChild(a);
+    var seq = askedMarker[id] = (askedMarker[id] || 0) + 1;
+    fetchText("/map/incidents/" + id).then(function (res) {
+      if (askedMarker[id] !== seq) return;
+      var c = document.getElementById("mi-" + id), old = c ? c.parentNode : null; // the link around the circle
+      if (res.status === 404) {
+        if (old) old.remove();
+        return;
       }
-      var xy = proj(inc.position[0], inc.position[1]);
-      c.setAttribute("cx", xy[0].toFixed(1));
-      c.setAttribute("cy", xy[1].toFixed(1));
-      c.setAttribute("class", "inc lane-" + inc.triage.lane + (inc.state === "received" ? " urg-red" : ""));
-      c.firstChild.textContent = inc.number + " · " + inc.address; // textContent: never parsed as HTML
+      if (res.status !== 200) return;
+      var tpl = document.createElement("template");
+      tpl.innerHTML = res.text; // escaped by the server; inert here
+      var fresh = tpl.content.getElementById("mi-" + id);
+      if (!fresh || fresh.parentNode.namespaceURI !== SVG) return; // not a marker: a sign-in page
+      if (old) old.replaceWith(fresh.parentNode);
+      else document.getElementById("incidents").appendChild(fresh.parentNode);
     });
   }
   function moveUnits(list) {
