@@ -1,7 +1,9 @@
 package web
 
 import (
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -151,4 +153,76 @@ func mustCatalogs(t *testing.T) *catalogs {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestPostureNumbers checks the legend's numbers, written as the browser's
+// Intl.NumberFormat wrote them for zh-CN and en.
+func TestPostureNumbers(t *testing.T) {
+	counts := []struct {
+		n    float64
+		want string
+	}{
+		{0, "0"}, {math.NaN(), "0"}, {-1, "0"}, {0.011, "0.011"}, {0.0000123, "0.000012"}, {0.5, "0.5"}, {0.0999, "0.1"},
+		{0.996, "1"}, {1, "1"}, {3.26, "3.3"}, {3, "3"}, {9.96, "10"}, {12.5, "13"}, {12345.6, "12,346"},
+	}
+	for _, tt := range counts {
+		if got := incidentCount(tt.n); got != tt.want {
+			t.Errorf("incidentCount(%g) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+	shares := []struct {
+		part, whole float64
+		want        string
+	}{
+		{0, 0, "—"}, {1, 0, "—"}, {0, 4, "0%"}, {1, 4, "25%"}, {0.375, 1, "38%"}, {1, 1, "100%"}, {0.004, 1, "0%"},
+	}
+	for _, tt := range shares {
+		if got := percent(tt.part, tt.whole); got != tt.want {
+			t.Errorf("percent(%g, %g) = %q, want %q", tt.part, tt.whole, got, tt.want)
+		}
+	}
+}
+
+// TestPostureLayerGeometry checks where the posture layer puts things: a
+// cell is its square of ground around its centre, a post and a move end
+// where the map puts positions (XY1).
+func TestPostureLayerGeometry(t *testing.T) {
+	c := &cityRef{proj: newProjection(111.5, 26.3, 111.7, 26.5, mapWidth), bureaus: map[int64]*zhufang.Bureau{2: {ID: 2, Name: "冷水滩分局"}}}
+	cellAt, unitAt, postAt := pt(111.6, 26.4), pt(111.55, 26.35), pt(111.62, 26.41)
+	p := &zhufang.Posture{Hour: 9, HistoryDays: 28, Bureaus: []zhufang.BureauPosture{{BureauID: 2, Expected: 2,
+		Units:     []zhufang.PostureUnit{{UnitID: 11, CallSign: "冷巡01", At: unitAt}},
+		Posts:     []zhufang.PosturePost{{UnitID: 11, At: postAt, Meters: 1500}, {UnitID: 12, At: postAt}},
+		Uncovered: []zhufang.PostureCell{{At: cellAt, Expected: 1.5, Side: 800}, {At: cellAt, Expected: 0.5}},
+	}}}
+	l := postureLayerOf(c, p, func(key string, args ...any) string { return key })
+	num := func(s string) float64 {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatalf("%q is not a number", s)
+		}
+		return f
+	}
+	cx, cy := c.proj.XY(cellAt)
+	for i, side := range []float64{800, 400} { // no side: a town's 400 m
+		cell := l.Cells[i]
+		x, y, w, h := num(cell.X), num(cell.Y), num(cell.W), num(cell.H)
+		wantH := side / metresPerDegree * c.proj.KY
+		if math.Abs(x+w/2-cx) > 0.01 || math.Abs(y+h/2-cy) > 0.01 || math.Abs(h-wantH) > 0.01 || math.Abs(w/h-1) > 0.01 {
+			t.Errorf("cell of %g m: x %g y %g w %g h %g, want a square %.2f high centred on (%.2f, %.2f)", side, x, y, w, h, wantH, cx, cy)
+		}
+	}
+	if got := [2]string{l.Cells[0].Opacity, l.Cells[1].Opacity}; got != [2]string{"0.65", "0.38"} {
+		t.Errorf("cell opacities %v, want the busiest deepest", got)
+	}
+	ux, uy := c.proj.XY1(unitAt)
+	px, py := c.proj.XY1(postAt)
+	f1 := func(v float64) string { return fixed(v, 1) }
+	if diff := cmp.Diff([]postureMove{{f1(ux), f1(uy), f1(px), f1(py)}}, l.Moves); diff != "" {
+		t.Errorf("moves (-want +got):\n%s", diff)
+	}
+	wantPosts := []posturePost{{UnitID: 11, X: f1(px), Y: f1(py), Title: "map.posture.post_title"},
+		{UnitID: 12, X: f1(px), Y: f1(py), Title: "map.posture.post_title"}}
+	if diff := cmp.Diff(wantPosts, l.Posts); diff != "" {
+		t.Errorf("posts (-want +got):\n%s", diff)
+	}
 }

@@ -19,6 +19,21 @@ import (
 	"zhufang/web"
 )
 
+// fakePosture plans the same hour every time: two counties, the first
+// with a unit to move, two cells no idle unit reaches and one post.
+type fakePosture struct{}
+
+func (fakePosture) Posture(ctx context.Context, now time.Time, units []zhufang.LiveUnit) (*zhufang.Posture, error) {
+	return &zhufang.Posture{Hour: 9, HistoryDays: 28, Bureaus: []zhufang.BureauPosture{
+		{BureauID: 99, Expected: 1, CoveredNow: 0, CoveredPlanned: 0.5},
+		{BureauID: 2, Expected: 3, CoveredNow: 0.5, CoveredPlanned: 1,
+			Units: []zhufang.PostureUnit{{UnitID: 11, CallSign: "冷巡01", At: zhufang.Point{Lon: 111.60, Lat: 26.40}}},
+			Posts: []zhufang.PosturePost{{UnitID: 11, At: zhufang.Point{Lon: 111.62, Lat: 26.41}, Meters: 2345}},
+			Uncovered: []zhufang.PostureCell{{At: zhufang.Point{Lon: 111.55, Lat: 26.35}, Expected: 1.2, Side: 400},
+				{At: zhufang.Point{Lon: 111.65, Lat: 26.45}, Expected: 0.3, Side: 400}}},
+	}}, nil
+}
+
 // liveCity holds open and ended incidents on two counties' grounds and
 // answers as the store does: only what is on the actor's ground, and a
 // record off it as if it did not exist.
@@ -253,5 +268,83 @@ func TestBoardCarriesItsOrder(t *testing.T) {
 	}
 	if strings.Contains(page, "data-start=") {
 		t.Error("the board still sends clocks' start times, for the script to work the colour out")
+	}
+}
+
+// TestPostureFragment checks /map/posture, the posture layer as the map
+// draws it: refused exactly as /api/v1/posture is, and drawn from the same
+// plan with its texts in the user's language.
+func TestPostureFragment(t *testing.T) {
+	h := liveServer(t, fakePosture{})
+	for _, role := range zhufang.Roles {
+		for _, level := range []string{"city", "station", "community"} {
+			token := string(role) + "-zh-" + level
+			api, _ := getAs(t, h, token, "/api/v1/posture")
+			layer, body := getAs(t, h, token, "/map/posture")
+			if api.StatusCode != layer.StatusCode {
+				t.Errorf("%s at %s level: /api/v1/posture %d, /map/posture %d", role, level, api.StatusCode, layer.StatusCode)
+			}
+			if layer.StatusCode != 200 && strings.Contains(body, "posture-cell") {
+				t.Errorf("%s at %s level: refused with %d but drawn", role, level, layer.StatusCode)
+			}
+		}
+	}
+	t.Run("no planner on this node", func(t *testing.T) {
+		h := liveServer(t, nil)
+		api, _ := getAs(t, h, "dispatcher-zh-city", "/api/v1/posture")
+		layer, _ := getAs(t, h, "dispatcher-zh-city", "/map/posture")
+		if api.StatusCode != 503 || layer.StatusCode != 503 {
+			t.Errorf("without a planner: /api/v1/posture %d, /map/posture %d, want 503 both", api.StatusCode, layer.StatusCode)
+		}
+	})
+
+	type drawn struct {
+		Cells, Posts []string // titles
+		Moves        int
+		Basis        string
+		Summary      string
+		Bureaus      []string
+	}
+	titles := func(body, class string) (out []string) {
+		re := regexp.MustCompile(`class="` + class + `"[^>]*><title>([^<]*)</title>`)
+		for _, m := range re.FindAllStringSubmatch(body, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	text := func(body, id string) string {
+		if m := regexp.MustCompile(`id="` + id + `">([^<]*)<`).FindStringSubmatch(body); m != nil {
+			return m[1]
+		}
+		return ""
+	}
+	tests := []struct {
+		lang string
+		want drawn
+	}{
+		{"zh", drawn{Cells: []string{"按时无警力可达 · 本小时预计 1.2 起", "按时无警力可达 · 本小时预计 0.3 起"},
+			Posts: []string{"冷巡01 建议待命点，距现位置 2,345 米"}, Moves: 1, Basis: "9 时 · 依据近 28 天街面警情",
+			Summary: "本小时预计街面警情 4 起，当前按时可达 38%，按部署可达 88%",
+			Bureaus: []string{"冷水滩分局：3 起，50% → 100%", "#99：1 起，0% → 50%"}}},
+		{"en", drawn{Cells: []string{"No idle unit in time · 1.2 expected this hour", "No idle unit in time · 0.3 expected this hour"},
+			Posts: []string{"冷巡01: suggested post, 2,345 m from where it is"}, Moves: 1, Basis: "9:00 · learnt from 28 days of street incidents",
+			Summary: "Expected street incidents this hour 4, reachable in time now 38%, with the plan 88%",
+			Bureaus: []string{"冷水滩分局: 3 expected, 50% → 100%", "#99: 1 expected, 0% → 50%"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.lang, func(t *testing.T) {
+			res, body := getAs(t, h, "dispatcher-"+tt.lang+"-city", "/map/posture")
+			if res.StatusCode != 200 {
+				t.Fatalf("GET /map/posture: %d %s", res.StatusCode, body)
+			}
+			got := drawn{Cells: titles(body, "posture-cell"), Posts: titles(body, "posture-post"), Moves: strings.Count(body, `<line class="posture-move"`),
+				Basis: text(body, "posture-basis"), Summary: text(body, "posture-summary")}
+			for _, m := range regexp.MustCompile(`<li>([^<]*)</li>`).FindAllStringSubmatch(body, -1) {
+				got.Bureaus = append(got.Bureaus, m[1])
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("posture layer (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -332,8 +332,9 @@
   }
 
   // Map: the posture layer, the hour's plan for idle cars and motorcycles,
-  // drawn between the areas and the units. Its texts are the legend's data-
-  // attributes, filled by the server from the catalog with {name} slots.
+  // drawn by the server (/map/posture) between the areas and the units,
+  // with the legend's texts. Here only the toggle, its memory, the refresh
+  // and the loading and error states.
   var postureToggle = document.getElementById("posture-toggle");
   if (map && postureToggle) {
     var layer = document.getElementById("posture");
@@ -341,92 +342,12 @@
     var summary = document.getElementById("posture-summary");
     var basis = document.getElementById("posture-basis");
     var perBureau = document.getElementById("posture-bureaus");
-    var locale = document.body.dataset.lang === "en" ? "en" : "zh-CN";
-    var fmtCount = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
-    var fmtSmall = new Intl.NumberFormat(locale, { maximumSignificantDigits: 2 });
-    var fmtShare = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
     var POSTURE_KEY = "zhufang.map.posture";
-    // A cell is a square of side_m metres (400 in towns); its half side in
-    // degrees of latitude, at the metres per degree the planner uses.
-    var halfCellLat = function (c) { return (c.side_m || 400) / 2 / 111320; };
     var postureTimer = null, postureSeq = 0;
 
-    var fill = function (key, values) {
-      return legend.dataset[key].replace(/\{(\w+)\}/g, function (m, k) { return k in values ? values[k] : m; });
-    };
-    // Expected incidents: whole numbers from 10, one decimal from 1, and
-    // two significant digits below, so a quiet cell does not read "0".
-    var count = function (n) { return n >= 10 ? fmtCount.format(Math.round(n)) : n >= 1 ? fmtCount.format(n) : fmtSmall.format(n); };
-    var svgEl = function (name, attrs, parent) {
-      var e = document.createElementNS(SVG, name);
-      for (var k in attrs) e.setAttribute(k, attrs[k]);
-      parent.appendChild(e);
-      return e;
-    };
-    var titled = function (e, text) { svgEl("title", {}, e).textContent = text; }; // textContent: never parsed
-    var clearLayer = function () { while (layer.firstChild) layer.firstChild.remove(); };
-    var bureauName = function (id) {
-      var t = map.querySelector('path.county[data-bureau="' + Number(id) + '"] title');
-      return t ? t.textContent : "#" + id;
-    };
+    var clearLayer = function () { layer.replaceChildren(); };
 
-    var drawPosture = function (p) {
-      clearLayer();
-      var cells = svgEl("g", { "class": "posture-cells" }, layer);
-      var moves = svgEl("g", { "class": "posture-moves" }, layer);
-      var posts = svgEl("g", { "class": "posture-posts" }, layer);
-      var top = 0;
-      p.bureaus.forEach(function (b) { b.uncovered.forEach(function (c) { top = Math.max(top, c.expected); }); });
-      p.bureaus.forEach(function (b) {
-        b.uncovered.forEach(function (c) {
-          var dLat = halfCellLat(c), dLon = dLat / Math.cos(c.at[1] * Math.PI / 180);
-          var nw = proj(c.at[0] - dLon, c.at[1] + dLat), se = proj(c.at[0] + dLon, c.at[1] - dLat);
-          var r = svgEl("rect", {
-            "class": "posture-cell", x: nw[0].toFixed(2), y: nw[1].toFixed(2),
-            width: (se[0] - nw[0]).toFixed(2), height: (se[1] - nw[1]).toFixed(2),
-            // More expected incidents, deeper red.
-            "fill-opacity": (0.25 + 0.4 * (top > 0 ? c.expected / top : 0)).toFixed(2)
-          }, cells);
-          titled(r, fill("cellTitle", { n: count(c.expected) }));
-        });
-        var units = {};
-        b.units.forEach(function (u) { units[u.unit_id] = u; });
-        b.posts.forEach(function (post) {
-          var u = units[post.unit_id], xy = proj(post.at[0], post.at[1]);
-          if (u && post.meters > 0) {
-            var from = proj(u.at[0], u.at[1]);
-            svgEl("line", { "class": "posture-move", x1: from[0].toFixed(1), y1: from[1].toFixed(1), x2: xy[0].toFixed(1), y2: xy[1].toFixed(1) }, moves);
-          }
-          // Drawn around the origin and moved there, so that app.css can
-          // scale it with the zoom like the other markers.
-          var g = svgEl("g", { transform: "translate(" + xy[0].toFixed(1) + " " + xy[1].toFixed(1) + ")" }, posts);
-          var d = svgEl("path", { "class": "posture-post", id: "mp-" + post.unit_id, d: "M0 -5L5 0L0 5L-5 0Z" }, g);
-          titled(d, fill("postTitle", { unit: u ? u.call_sign : "#" + post.unit_id, m: fmtCount.format(Math.round(post.meters)) }));
-        });
-      });
-    };
-
-    var summarise = function (p) {
-      // Shares of the whole ground are the bureaus' shares weighted by
-      // their expected incidents.
-      var total = 0, now = 0, plan = 0;
-      p.bureaus.forEach(function (b) { total += b.expected; now += b.covered_now * b.expected; plan += b.covered_planned * b.expected; });
-      var share = function (x, of) { return of > 0 ? fmtShare.format(x / of) : "—"; };
-      legend.dataset.state = "on";
-      basis.textContent = fill("basis", { hour: p.hour, days: p.history_days });
-      summary.textContent = fill("summary", { n: count(total), now: share(now, total), plan: share(plan, total) });
-      perBureau.textContent = "";
-      var shown = p.bureaus.filter(function (b) { return b.expected > 0; });
-      if (shown.length < 2) return;
-      shown.sort(function (a, b) { return b.expected - a.expected; });
-      shown.forEach(function (b) {
-        var li = document.createElement("li");
-        li.textContent = fill("bureau", { name: bureauName(b.bureau_id), n: count(b.expected),
-          now: share(b.covered_now, 1), plan: share(b.covered_planned, 1) });
-        perBureau.appendChild(li);
-      });
-    };
-
+    // say shows one of the legend's own texts: loading, forbidden, error.
     var say = function (state, key) {
       legend.hidden = false;
       legend.dataset.state = state;
@@ -435,21 +356,31 @@
       summary.textContent = legend.dataset[key];
     };
 
+    // showPosture swaps in the server's layer and texts; false if the
+    // answer is not the layer (a sign-in page after the session ended).
+    var showPosture = function (html) {
+      var tpl = document.createElement("template");
+      tpl.innerHTML = html; // escaped by the server; inert here
+      var drawn = tpl.content.getElementById("posture-layer"), text = tpl.content.getElementById("posture-text");
+      if (!drawn || !text || drawn.namespaceURI !== SVG) return false;
+      layer.replaceChildren.apply(layer, Array.prototype.slice.call(drawn.children));
+      basis.textContent = text.querySelector("#posture-basis").textContent;
+      summary.textContent = text.querySelector("#posture-summary").textContent;
+      var items = text.querySelector("#posture-bureaus").children;
+      perBureau.replaceChildren.apply(perBureau, Array.prototype.slice.call(items));
+      legend.hidden = false;
+      legend.dataset.state = "on";
+      return true;
+    };
+
     var loadPosture = function () {
       var seq = ++postureSeq;
-      fetch("/api/v1/posture", { credentials: "same-origin", headers: { "Accept": "application/json" } }).then(function (r) {
-        if (seq !== postureSeq) return null; // switched off, or a newer answer is coming
-        if (!r.ok) {
-          clearLayer();
-          say("error", r.status === 403 ? "forbidden" : "error");
-          return null;
-        }
-        return r.json().then(function (p) {
-          if (seq !== postureSeq) return;
-          drawPosture(p);
-          summarise(p);
-        });
-      }).catch(function () {
+      fetchText("/map/posture").then(function (res) {
+        if (seq !== postureSeq) return; // switched off, or a newer answer is coming
+        if (res.status === 200 && showPosture(res.text)) return;
+        clearLayer();
+        say("error", res.status === 403 ? "forbidden" : "error");
+      }, function () {
         if (seq !== postureSeq) return;
         clearLayer();
         say("error", "error");
