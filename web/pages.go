@@ -313,7 +313,6 @@ func (s *Server) orgPage(w http.ResponseWriter, r *http.Request) error {
 // mapPage is the SVG map of the user's ground.
 type mapPage struct {
 	ViewBox     string
-	Proj        string
 	Counties    []mapArea
 	Stations    []mapArea
 	Communities []mapArea
@@ -350,7 +349,7 @@ func (s *Server) mapView(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	scope := *zhufang.ScopeFromContext(ctx)
-	d := &mapPage{ViewBox: c.proj.ViewBox(), Proj: c.proj.Attr(), LastEvent: s.hub.last.Load()}
+	d := &mapPage{ViewBox: c.proj.ViewBox(), LastEvent: s.hub.last.Load()}
 	for _, a := range c.paths.Counties {
 		d.Counties = append(d.Counties, a)
 		if scope.Level == zhufang.ScopeCounty && a.ID == scope.BureauID {

@@ -149,12 +149,8 @@
     }, 500);
   }
 
-  // Map: incidents come and go, units move.
-  var proj = null;
-  if (map) {
-    var p = map.dataset.proj.split(",").map(Number);
-    proj = function (lon, lat) { return [(lon - p[0]) * p[2], (p[1] - lat) * p[3]]; };
-  }
+  // Map: incidents come and go, units move. The server projects every
+  // position; nothing here knows longitude or latitude.
   var SVG = "http://www.w3.org/2000/svg";
   // An incident's marker is drawn by the server, as on the page; a 404
   // means the map no longer shows it (ended, or not the user's ground).
@@ -178,13 +174,14 @@
       else document.getElementById("incidents").appendChild(fresh.parentNode);
     });
   }
+  // The positions event lists [unit_id, x, y] in map units.
   function moveUnits(list) {
     for (var i = 0; i < list.length; i++) {
       var u = document.getElementById("mu-" + list[i][0]);
-      if (!u) continue;
-      var xy = proj(list[i][1], list[i][2]);
-      u.setAttribute("cx", xy[0].toFixed(1));
-      u.setAttribute("cy", xy[1].toFixed(1));
+      var x = Number(list[i][1]), y = Number(list[i][2]);
+      if (!u || !isFinite(x) || !isFinite(y)) continue;
+      u.setAttribute("cx", String(x));
+      u.setAttribute("cy", String(y));
     }
   }
   function setUnitStatus(id, status) {
@@ -221,7 +218,9 @@
     });
     es.addEventListener("positions", function (ev) {
       if (!map) return;
-      try { moveUnits(JSON.parse(ev.data)); } catch (e) { /* a bad frame is skipped */ }
+      var list;
+      try { list = JSON.parse(ev.data); } catch (e) { return; } // a bad frame is skipped
+      if (Array.isArray(list)) moveUnits(list);
     });
   }
 
