@@ -24,6 +24,21 @@ type pageData struct {
 	CSRF  string
 	Now   time.Time
 	Data  any
+
+	// Scripts are the page's own scripts, loaded after app.js (set by
+	// render from pageScripts).
+	Scripts []string
+}
+
+// pageScripts are the scripts of each page that has its own, under
+// /static/. Every page loads app.js, the console's shared script (the
+// server's clock, the 1-3-5 countdowns, the live connection, the shared
+// keys); a page's scripts register with it. All are deferred, so they run
+// in this order, after the page is parsed.
+var pageScripts = map[string][]string{
+	"board":    {"board.js"},
+	"map":      {"map.js", "posture.js"},
+	"incident": {"incident.js"},
 }
 
 // can lets templates show only what the user may use; the store enforces it.
@@ -52,6 +67,7 @@ func (s *Server) render(w http.ResponseWriter, lang, name string, p *pageData) e
 	if t == nil {
 		t = s.tmpl[zhufang.Languages[0]]
 	}
+	p.Scripts = pageScripts[name]
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, name, p); err != nil {
 		return zhufang.WrapError(zhufang.EINTERNAL, "cannot render the page", err)

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"io/fs"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -153,6 +155,50 @@ func mustCatalogs(t *testing.T) *catalogs {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestPageScriptsExist checks that every script a page names is served.
+func TestPageScriptsExist(t *testing.T) {
+	for page, scripts := range pageScripts {
+		for _, name := range append([]string{"app.js"}, scripts...) {
+			if _, err := fs.Stat(staticFiles, "static/"+name); err != nil {
+				t.Errorf("page %s loads %s: %v", page, name, err)
+			}
+		}
+	}
+}
+
+// TestScriptsKeepNoRules checks that the console's scripts do not
+// re-derive what the server decides: colours, order, states, projection.
+func TestScriptsKeepNoRules(t *testing.T) {
+	forbidden := []struct {
+		what string
+		re   *regexp.Regexp
+	}{
+		{"the amber third", regexp.MustCompile(`\*\s*3\s*<=`)},
+		{"the clock's start", regexp.MustCompile(`dataset\.start|data-start`)},
+		{"a deadline derived from the clocks", regexp.MustCompile(`nextDue`)},
+		{"the projection", regexp.MustCompile(`dataset\.proj|data-proj`)},
+		{"the projection's cosine", regexp.MustCompile(`Math\.cos`)},
+		{"incident states", regexp.MustCompile(`"(closed|cancelled|duplicate|redirected)"`)},
+		{"records as JSON", regexp.MustCompile(`/api/v1/`)},
+		{"SVG built from pieces", regexp.MustCompile(`createElementNS`)},
+	}
+	files, err := fs.Glob(staticFiles, "static/*.js")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scripts: %v", err)
+	}
+	for _, f := range files {
+		b, err := fs.ReadFile(staticFiles, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fb := range forbidden {
+			if m := fb.re.FindString(string(b)); m != "" {
+				t.Errorf("%s holds %s (%q)", f, fb.what, m)
+			}
+		}
+	}
 }
 
 // TestPostureNumbers checks the legend's numbers, written as the browser's

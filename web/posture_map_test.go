@@ -172,9 +172,24 @@ func TestMapStaysUnderStrictCSP(t *testing.T) {
 	if !strings.Contains(csp, "script-src 'self';") || !strings.Contains(csp, "style-src 'self';") || strings.Contains(csp, "unsafe-") {
 		t.Fatalf("the policy is not strict: %q", csp)
 	}
-	_, js := getAs(t, h, "dispatcher-zh", "/static/app.js")
+	// Every script the map loads: the shared one and the map's own.
+	var srcs []string
+	for _, m := range regexp.MustCompile(`<script src="([^"]+)" defer></script>`).FindAllStringSubmatch(page, -1) {
+		srcs = append(srcs, m[1])
+	}
+	if diff := cmp.Diff([]string{"/static/app.js", "/static/map.js", "/static/posture.js"}, srcs); diff != "" {
+		t.Fatalf("scripts of the map page (-want +got):\n%s", diff)
+	}
+	var js string
+	for _, src := range srcs {
+		res, text := getAs(t, h, "dispatcher-zh", src)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", src, res.StatusCode)
+		}
+		js += text
+	}
 	if !strings.Contains(js, `"/map/posture"`) {
-		t.Fatal("/static/app.js does not draw the posture layer")
+		t.Fatal("the map's scripts do not draw the posture layer")
 	}
 	tests := []struct {
 		name, text string
