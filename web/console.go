@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -23,6 +24,21 @@ type pageData struct {
 	CSRF  string
 	Now   time.Time
 	Data  any
+
+	// Scripts are the page's own scripts, loaded after app.js (set by
+	// render from pageScripts).
+	Scripts []string
+}
+
+// pageScripts are the scripts of each page that has its own, under
+// /static/. Every page loads app.js, the console's shared script (the
+// server's clock, the 1-3-5 countdowns, the live connection, the shared
+// keys); a page's scripts register with it. All are deferred, so they run
+// in this order, after the page is parsed.
+var pageScripts = map[string][]string{
+	"board":    {"board.js"},
+	"map":      {"map.js", "posture.js"},
+	"incident": {"incident.js"},
 }
 
 // can lets templates show only what the user may use; the store enforces it.
@@ -51,6 +67,7 @@ func (s *Server) render(w http.ResponseWriter, lang, name string, p *pageData) e
 	if t == nil {
 		t = s.tmpl[zhufang.Languages[0]]
 	}
+	p.Scripts = pageScripts[name]
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, name, p); err != nil {
 		return zhufang.WrapError(zhufang.EINTERNAL, "cannot render the page", err)
@@ -94,23 +111,39 @@ type stageClock struct {
 	Attrs stageAttrs
 }
 
-// stageAttrs are a clock's cell: its class, text and times for the script.
+// stageAttrs are a clock's cell: its class and text as drawn, and for the
+// script the instants it turns amber and red, or when it stopped.
 type stageAttrs struct {
-	Class, Text, Start, Due, Reached string
+	Class, Text, Amber, Due, Reached string
 }
 
 func newStageClock(st zhufang.Stage, start, due, reached, now time.Time) stageClock {
 	c := stageClock{Stage: st, Start: start, Due: due, Reached: reached, Now: now}
-	c.Attrs = stageAttrs{Class: c.Class(), Text: c.Text(), Start: isoTime(start), Due: isoTime(due), Reached: isoTime(reached)}
+	c.Attrs = stageAttrs{Class: c.Class(), Text: c.Text(), Due: isoTime(due), Reached: isoTime(reached)}
+	if reached.IsZero() {
+		c.Attrs.Amber = isoTime(c.AmberAt())
+	}
 	return c
 }
 
 // Met reports a stopped clock that stopped in time.
 func (c stageClock) Met() bool { return !c.Reached.IsZero() && !c.Reached.After(c.Due) }
 
+// AmberAt is when a running clock turns amber: the start of its last
+// third, the instant from which the time left is at most a third of the
+// time given (left·3 ≤ given, to the nanosecond). Class reads it, and the
+// board's script gets it as data-amber, so the colour has one rule.
+func (c stageClock) AmberAt() time.Time {
+	given := c.Due.Sub(c.Start)
+	third := given / 3
+	if given%3 != 0 && given < 0 {
+		third-- // round down, as left·3 ≤ given does
+	}
+	return c.Due.Add(-third)
+}
+
 // Class is the clock's colour: met or late once stopped; while running
-// green, amber in its last third, red when overdue. The script applies the
-// same rule as time passes.
+// green, amber in its last third (from AmberAt), red when overdue.
 func (c stageClock) Class() string {
 	switch {
 	case !c.Reached.IsZero() && c.Met():
@@ -119,7 +152,7 @@ func (c stageClock) Class() string {
 		return "late"
 	case !c.Now.Before(c.Due):
 		return "red"
-	case c.Due.Sub(c.Now)*3 <= c.Due.Sub(c.Start):
+	case !c.Now.Before(c.AmberAt()):
 		return "amber"
 	}
 	return "green"
@@ -158,8 +191,14 @@ type boardRow struct {
 	Clocks    []stageClock
 	Units     []*zhufang.Assignment
 	Selected  bool
-	next      time.Time
 	Text      rowText // in the reader's language, worked out once per row
+
+	// Sort is the row's place on the board, compared as a string (see
+	// boardKey); the board's script orders rows by it too. SortUntil is
+	// when it goes stale: the next deadline, once passed, gives way to the
+	// one after, so the script asks for the row again then.
+	Sort      string
+	SortUntil string
 }
 
 // rowText is what a board row says, in one language.
@@ -214,8 +253,36 @@ func (s *Server) rowFrom(lang string, c *cityRef, inc *zhufang.Incident, ts []zh
 	if inc.Triage.AlsoStreet {
 		row.Text.AlsoStreet = tr("lane.street")
 	}
-	row.next = zhufang.NextDue(inc.State, inc.Due, s.now())
+	next := zhufang.NextDue(inc.State, inc.Due, s.now())
+	row.Sort, row.SortUntil = boardKey(inc, next), isoTime(next)
 	return row
+}
+
+// boardKey is where an incident stands on the board, most urgent first:
+// the next deadline to fall (see zhufang.NextDue; none sorts last), then
+// the oldest, then the first taken. It is one string, so that the server's
+// sort and the board's script compare the same thing the same way: every
+// field is fixed-width hexadecimal nanoseconds (or the ID), and strings
+// compare as the numbers do.
+func boardKey(inc *zhufang.Incident, next time.Time) string {
+	none := byte('0')
+	if next.IsZero() {
+		none = '1'
+	}
+	b := make([]byte, 0, 1+3*16)
+	b = append(b, none)
+	for _, v := range [3]int64{unixNano(next), unixNano(inc.ReceivedAt), inc.ID} {
+		b = fmt.Appendf(b, "%016x", max(v, 0))
+	}
+	return string(b)
+}
+
+// unixNano is t in nanoseconds since 1970, 0 for no time.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // boardData is the dispatcher's board.
@@ -281,19 +348,7 @@ func (s *Server) boardData(r *http.Request) (*boardData, error) {
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	// Most urgent first: the next deadline to fall, then the oldest.
-	slices.SortStableFunc(d.Rows, func(a, b *boardRow) int {
-		switch {
-		case a.next.IsZero() != b.next.IsZero():
-			if a.next.IsZero() {
-				return 1
-			}
-			return -1
-		case !a.next.Equal(b.next):
-			return a.next.Compare(b.next)
-		}
-		return a.Inc.ReceivedAt.Compare(b.Inc.ReceivedAt)
-	})
+	slices.SortFunc(d.Rows, func(a, b *boardRow) int { return strings.Compare(a.Sort, b.Sort) })
 	if d.Selected == nil && sel != 0 {
 		// A selected incident no longer open (or never visible) still shows.
 		if inc, err := s.Incidents.FindIncidentByID(ctx, sel); err == nil {

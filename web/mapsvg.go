@@ -3,7 +3,6 @@ package web
 import (
 	"math"
 	"strconv"
-	"strings"
 
 	"zhufang"
 )
@@ -26,8 +25,8 @@ const mapMinSpan = 1e-3
 // projection with x scaled by cos(middle latitude), y growing southward,
 // fitted so the given bounds fill a width of W units (height follows the
 // aspect ratio), with a margin. At a city's size the distortion of this
-// projection is far below a stroke width, and its formula is simple enough
-// for the browser to repeat (see Attr).
+// projection is far below a stroke width. Only the server projects: the
+// browser gets positions in map units (see XY1).
 type projection struct {
 	// Lon0 and Lat0 are the lon/lat of the viewBox's top-left corner.
 	Lon0, Lat0 float64
@@ -90,20 +89,13 @@ func (p projection) ViewBox() string {
 	return string(b)
 }
 
-// Attr returns "lon0,lat0,kx,ky" so browser JS can project live positions
-// the same way: x=(lon-lon0)*kx, y=(lat0-lat)*ky. The numbers are written
-// in full (shortest round-trip form), because a unit marker drawn even a
-// few units off its community's boundary would mislead a dispatcher.
-func (p projection) Attr() string {
-	vs := [4]float64{p.Lon0, p.Lat0, p.KX, p.KY}
-	var sb strings.Builder
-	for i, v := range vs {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		sb.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
-	}
-	return sb.String()
+// XY1 returns pt's position in SVG user units rounded to 0.1, as the map
+// writes every position it draws or moves: the page's markers, a marker
+// drawn again after an event and a unit moved by the positions event then
+// agree to the digit, and the browser never projects anything itself.
+func (p projection) XY1(pt zhufang.Point) (x, y float64) {
+	x, y = p.XY(pt)
+	return float64(tenths(x)) / 10, float64(tenths(y)) / 10
 }
 
 // svgPath returns the "d" attribute for a multipolygon: each ring as

@@ -122,17 +122,11 @@ func TestProjectionViewBox(t *testing.T) {
 	}
 }
 
-func TestProjectionAttr(t *testing.T) {
+// TestProjectionXY1 checks the rounding every position sent to the
+// browser gets: to the nearest 0.1 of XY, so the page's markers and the
+// live updates that move them agree to the digit.
+func TestProjectionXY1(t *testing.T) {
 	p := newProjection(111.3, 26.1, 111.9, 26.6, 1000)
-	var k [4]float64
-	for i, f := range strings.Split(p.Attr(), ",") {
-		v, err := strconv.ParseFloat(f, 64)
-		if err != nil || i >= len(k) {
-			t.Fatalf("Attr() = %q, want four numbers", p.Attr())
-		}
-		k[i] = v
-	}
-	lon0, lat0, kx, ky := k[0], k[1], k[2], k[3]
 	tests := []struct {
 		name string
 		in   zhufang.Point
@@ -140,16 +134,22 @@ func TestProjectionAttr(t *testing.T) {
 		{"corner", pt(111.3, 26.6)},
 		{"inside", pt(111.6123456, 26.3987654)},
 		{"outside the bounds", pt(112.5, 25.5)},
+		{"west of the map", pt(110.9, 26.3)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			x, y := p.XY(tt.in)
-			want := [2]float64{x, y}
-			// The browser's formula, exactly: any drift would put live
-			// markers beside the boundaries drawn from svgPath.
-			got := [2]float64{(tt.in.Lon - lon0) * kx, (lat0 - tt.in.Lat) * ky}
+			x1, y1 := p.XY1(tt.in)
+			want := [2]string{strconv.FormatFloat(x, 'f', 1, 64), strconv.FormatFloat(y, 'f', 1, 64)}
+			got := [2]string{strconv.FormatFloat(x1, 'f', -1, 64), strconv.FormatFloat(y1, 'f', -1, 64)}
+			for i := range want {
+				want[i] = strings.TrimSuffix(want[i], ".0")
+			}
 			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("JS formula from Attr() vs XY (-want +got):\n%s", diff)
+				t.Errorf("XY1(%v) written shortest vs XY written to one decimal (-want +got):\n%s", tt.in, diff)
+			}
+			if math.Abs(x1-x) > 0.05+1e-9 || math.Abs(y1-y) > 0.05+1e-9 {
+				t.Errorf("XY1(%v) = (%g, %g), more than 0.05 from XY's (%g, %g)", tt.in, x1, y1, x, y)
 			}
 		})
 	}

@@ -313,7 +313,6 @@ func (s *Server) orgPage(w http.ResponseWriter, r *http.Request) error {
 // mapPage is the SVG map of the user's ground.
 type mapPage struct {
 	ViewBox     string
-	Proj        string
 	Counties    []mapArea
 	Stations    []mapArea
 	Communities []mapArea
@@ -323,9 +322,17 @@ type mapPage struct {
 	LastEvent   int64
 }
 
+// mapIncident is an incident's marker: the "map-incident" template draws
+// it on the map page and alone for the live map (mapIncidentFragment).
 type mapIncident struct {
 	Row  *boardRow
-	X, Y float64
+	X, Y float64 // in map units, rounded as XY1 rounds
+}
+
+// mapIncidentOf is an open incident as the map marks it.
+func (s *Server) mapIncidentOf(lang string, c *cityRef, inc *zhufang.Incident) mapIncident {
+	x, y := c.proj.XY1(inc.Position)
+	return mapIncident{Row: s.rowFrom(lang, c, inc, nil), X: x, Y: y}
 }
 
 type mapUnit struct {
@@ -342,7 +349,7 @@ func (s *Server) mapView(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	scope := *zhufang.ScopeFromContext(ctx)
-	d := &mapPage{ViewBox: c.proj.ViewBox(), Proj: c.proj.Attr(), LastEvent: s.hub.last.Load()}
+	d := &mapPage{ViewBox: c.proj.ViewBox(), LastEvent: s.hub.last.Load()}
 	for _, a := range c.paths.Counties {
 		d.Counties = append(d.Counties, a)
 		if scope.Level == zhufang.ScopeCounty && a.ID == scope.BureauID {
@@ -370,8 +377,7 @@ func (s *Server) mapView(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, inc := range incs {
-		x, y := c.proj.XY(inc.Position)
-		d.Incidents = append(d.Incidents, mapIncident{Row: s.rowFrom(langOf(r), c, inc, nil), X: x, Y: y})
+		d.Incidents = append(d.Incidents, s.mapIncidentOf(langOf(r), c, inc))
 	}
 	if zhufang.ActorFromContext(ctx).User.Can(zhufang.PermViewUnits) {
 		units, err := s.liveUnits(r)
@@ -382,11 +388,36 @@ func (s *Server) mapView(w http.ResponseWriter, r *http.Request) error {
 			if u.Position.Lon == 0 && u.Position.Lat == 0 {
 				continue
 			}
-			x, y := c.proj.XY(u.Position)
+			x, y := c.proj.XY1(u.Position)
 			d.Units = append(d.Units, mapUnit{Unit: u, X: x, Y: y})
 		}
 	}
 	return s.renderPage(w, r, "map", s.newPage(r, "map.title", "map", d))
+}
+
+// mapIncidentFragment renders one incident's map marker, as the map page
+// draws it, for the live map to add or replace after an event. An incident
+// the map would not show, because it has ended or is not on the user's
+// ground (the store answers as if it did not exist), is a 404, and the
+// script removes its marker.
+func (s *Server) mapIncidentFragment(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.city(r.Context())
+	if err != nil {
+		return err
+	}
+	inc, err := s.Incidents.FindIncidentByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if inc.State.Terminal() {
+		return zhufang.Errorf(zhufang.ENOTFOUND, "incident %d has ended", id)
+	}
+	p := s.newPage(r, "", "", s.mapIncidentOf(langOf(r), c, inc))
+	return s.render(w, p.Lang, "map-marker", p)
 }
 
 // auditPage lists the audit trail for administrators.

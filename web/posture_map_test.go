@@ -70,7 +70,7 @@ func mapServer(t *testing.T) http.Handler {
 	t.Helper()
 	q := quietCity{}
 	s := &web.Server{Org: mapOrg{}, Locator: squareLocator{}, Incidents: q, Units: q, Fleet: q, Users: roleUsers{},
-		Intake: &zhufang.Intake{Clock: zhufang.FixedClock(now)}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Intake: &zhufang.Intake{Clock: zhufang.FixedClock(now)}, Posture: fakePosture{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	h, err := s.Handler()
 	if err != nil {
 		t.Fatal(err)
@@ -96,21 +96,26 @@ func getAs(t *testing.T, h http.Handler, token, target string) (*http.Response, 
 type postureView struct {
 	Toggle  string // the toggle's label, "" for none
 	Layer   bool   // the SVG group it draws into
-	Summary string // the legend's summary format, with its {slots}
+	Loading string // the legend's text while the plan comes
+	Summary string // the legend's summary, filled in by /map/posture
 }
 
 var (
 	toggleRe  = regexp.MustCompile(`<label class="toggle"[^>]*><input type="checkbox" id="posture-toggle"[^>]*>\s*([^<]*)</label>`)
-	summaryRe = regexp.MustCompile(`id="posture-legend"[^>]*data-summary="([^"]*)"`)
+	loadingRe = regexp.MustCompile(`id="posture-legend"[^>]*data-loading="([^"]*)"`)
+	summaryRe = regexp.MustCompile(`<p id="posture-summary">([^<]*)</p>`)
 )
 
-func postureViewOf(page string) postureView {
+func postureViewOf(page, layer string) postureView {
 	var v postureView
 	if m := toggleRe.FindStringSubmatch(page); m != nil {
 		v.Toggle = m[1]
 	}
 	v.Layer = strings.Contains(page, `<g id="posture" class="posture"></g>`)
-	if m := summaryRe.FindStringSubmatch(page); m != nil {
+	if m := loadingRe.FindStringSubmatch(page); m != nil {
+		v.Loading = m[1]
+	}
+	if m := summaryRe.FindStringSubmatch(layer); m != nil {
 		v.Summary = m[1]
 	}
 	return v
@@ -125,10 +130,10 @@ func TestMapPostureToggle(t *testing.T) {
 		token string
 		want  postureView
 	}{
-		{"dispatcher in Chinese", "dispatcher-zh", postureView{Toggle: "快反部署", Layer: true,
-			Summary: "本小时预计街面警情 {n} 起，当前按时可达 {now}，按部署可达 {plan}"}},
-		{"dispatcher in English", "dispatcher-en", postureView{Toggle: "Posture", Layer: true,
-			Summary: "Expected street incidents this hour {n}, reachable in time now {now}, with the plan {plan}"}},
+		{"dispatcher in Chinese", "dispatcher-zh", postureView{Toggle: "快反部署", Layer: true, Loading: "正在计算…",
+			Summary: "本小时预计街面警情 4 起，当前按时可达 38%，按部署可达 88%"}},
+		{"dispatcher in English", "dispatcher-en", postureView{Toggle: "Posture", Layer: true, Loading: "Planning…",
+			Summary: "Expected street incidents this hour 4, reachable in time now 38%, with the plan 88%"}},
 		{"mediator, who may not see units", "mediator-zh", postureView{}},
 	}
 	for _, tt := range tests {
@@ -137,7 +142,8 @@ func TestMapPostureToggle(t *testing.T) {
 			if res.StatusCode != http.StatusOK {
 				t.Fatalf("GET /map: %d %s", res.StatusCode, body)
 			}
-			if diff := cmp.Diff(tt.want, postureViewOf(body)); diff != "" {
+			_, layer := getAs(t, h, tt.token, "/map/posture")
+			if diff := cmp.Diff(tt.want, postureViewOf(body, layer)); diff != "" {
 				t.Errorf("posture layer on the map (-want +got):\n%s", diff)
 			}
 		})
@@ -146,6 +152,12 @@ func TestMapPostureToggle(t *testing.T) {
 		res, body := getAs(t, h, "mediator-zh", "/api/v1/posture")
 		if res.StatusCode != http.StatusForbidden {
 			t.Errorf("GET /api/v1/posture as a mediator: %d %s, want 403", res.StatusCode, body)
+		}
+	})
+	t.Run("the map's layer refuses the mediator", func(t *testing.T) {
+		res, body := getAs(t, h, "mediator-zh", "/map/posture")
+		if res.StatusCode != http.StatusForbidden || strings.Contains(body, "posture-summary") {
+			t.Errorf("GET /map/posture as a mediator: %d %s, want 403 and no plan", res.StatusCode, body)
 		}
 	})
 }
@@ -160,9 +172,24 @@ func TestMapStaysUnderStrictCSP(t *testing.T) {
 	if !strings.Contains(csp, "script-src 'self';") || !strings.Contains(csp, "style-src 'self';") || strings.Contains(csp, "unsafe-") {
 		t.Fatalf("the policy is not strict: %q", csp)
 	}
-	_, js := getAs(t, h, "dispatcher-zh", "/static/app.js")
-	if !strings.Contains(js, "/api/v1/posture") {
-		t.Fatal("/static/app.js does not draw the posture layer")
+	// Every script the map loads: the shared one and the map's own.
+	var srcs []string
+	for _, m := range regexp.MustCompile(`<script src="([^"]+)" defer></script>`).FindAllStringSubmatch(page, -1) {
+		srcs = append(srcs, m[1])
+	}
+	if diff := cmp.Diff([]string{"/static/app.js", "/static/map.js", "/static/posture.js"}, srcs); diff != "" {
+		t.Fatalf("scripts of the map page (-want +got):\n%s", diff)
+	}
+	var js string
+	for _, src := range srcs {
+		res, text := getAs(t, h, "dispatcher-zh", src)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", src, res.StatusCode)
+		}
+		js += text
+	}
+	if !strings.Contains(js, `"/map/posture"`) {
+		t.Fatal("the map's scripts do not draw the posture layer")
 	}
 	tests := []struct {
 		name, text string

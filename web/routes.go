@@ -48,6 +48,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /board/rows/{id}", s.authPage(s.boardRowFragment))
 	mux.HandleFunc("GET /board/units", s.authPage(s.unitsFragment))
 	mux.HandleFunc("GET /map", s.authPage(s.mapView))
+	mux.HandleFunc("GET /map/incidents/{id}", s.authPage(s.mapIncidentFragment))
+	mux.HandleFunc("GET /map/posture", s.authPage(s.postureFragment))
 	mux.HandleFunc("GET /incidents/{id}", s.authPage(s.incidentPage))
 	mux.HandleFunc("POST /incidents", s.authPage(s.intake))
 	mux.HandleFunc("POST /incidents/{id}/assign", s.authPage(s.assignForm))

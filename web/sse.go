@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -217,10 +216,10 @@ func (s *Server) positionsOf(ctx context.Context, reports []zhufang.PositionRepo
 		if u == nil {
 			continue
 		}
-		x, y := city.proj.XY(rep.Point)
+		x, y := city.proj.XY1(rep.Point)
 		out = append(out, unitPosition{
 			ground: zhufang.Ground{BureauID: city.bureauOf(u.StationID), StationID: u.StationID, CommunityID: u.CommunityID},
-			xy:     [3]float64{float64(rep.UnitID), math.Round(x*10) / 10, math.Round(y*10) / 10},
+			xy:     [3]float64{float64(rep.UnitID), x, y},
 		})
 	}
 	return out

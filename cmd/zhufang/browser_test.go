@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -111,11 +112,14 @@ type css = chromedp.CSS
 
 // TestConsoleInBrowser drives the console in Chromium as a dispatcher
 // would: sign in; a 110 call taken elsewhere appears on the board without a
-// reload; pick it and send the first recommended unit by pressing 1; the
-// unit's device acknowledges and the 1-minute clock stops, met; switch to
-// English. The map's posture layer (快反部署) draws the hour's plan and is
-// remembered across pages. Screenshots of the board, map and incident page
-// are saved in both languages.
+// reload, in the server's order, its countdown coloured at the instants the
+// server gives; pick it and send the first recommended unit by pressing 1;
+// the unit's device acknowledges and the 1-minute clock stops, met; a new
+// call appears on the map and leaves it when cancelled; switch to English.
+// The map's posture layer (快反部署) draws the hour's plan and is
+// remembered across pages. A community officer's live map cannot draw
+// another community's incident. Screenshots of the board, map and incident
+// page are saved in both languages, and of the incident and map on a phone.
 func TestConsoleInBrowser(t *testing.T) {
 	ctx := newBrowser(t)
 	dsn := sqltest.DSN(t, sqlstore.SQLite)
@@ -160,6 +164,35 @@ func TestConsoleInBrowser(t *testing.T) {
 	if strings.Contains(title, "pwned") || !strings.Contains(place, "<script>") {
 		t.Fatalf("a script in the address ran or was parsed: title %q, place cell %q", title, place)
 	}
+	// The board keeps the server's order (data-sort) as rows come.
+	sorted := get(t, ctx, chromedp.Evaluate[bool](`(function () {
+		var rows = Array.prototype.slice.call(document.querySelectorAll("#incident-rows tr"));
+		return rows.length > 1 && rows.every(function (r, i) { return i === 0 || rows[i - 1].dataset.sort <= r.dataset.sort; });
+	})()`))
+	if !sorted {
+		t.Fatal("the board's rows are not in the order of their keys after a new one came")
+	}
+	// Its countdowns turn amber and red at the instants the server gives
+	// (data-amber, data-due): moved into the past for a moment, then back.
+	colours := get(t, ctx, chromedp.Evaluate[string](fmt.Sprintf(`new Promise(function (done) {
+		var c = document.querySelector("%s td.clock"), amber = c.dataset.amber, due = c.dataset.due, seen = [];
+		var colour = function () { return ["green", "amber", "red"].filter(function (k) { return c.classList.contains(k); }).join("+"); };
+		seen.push(colour());
+		c.dataset.amber = new Date(Date.now() - 60000).toISOString();
+		setTimeout(function () {
+			seen.push(colour());
+			c.dataset.due = new Date(Date.now() - 1000).toISOString();
+			setTimeout(function () {
+				seen.push(colour() + " " + c.textContent);
+				c.dataset.amber = amber;
+				c.dataset.due = due;
+				setTimeout(function () { seen.push(colour()); done(seen.join(", ")); }, 700);
+			}, 700);
+		}, 700);
+	})`, row), chromedp.EvalAwaitPromise))
+	if !regexp.MustCompile(`^green, amber, red -00:0[0-9], green$`).MatchString(colours) {
+		t.Fatalf("the new incident's first clock went %q, want green, amber, red (overdue), green", colours)
+	}
 	screenshot(t, ctx, "board-zh")
 
 	// Pick it and send the first recommended unit with the keyboard.
@@ -190,10 +223,29 @@ func TestConsoleInBrowser(t *testing.T) {
 	screenshot(t, ctx, "board-selected-zh")
 
 	// The map and the incident page, in Chinese.
-	do(t, ctx, "map", chromedp.Navigate(base+"/map"), chromedp.WaitVisible(css("#map")))
+	do(t, ctx, "map", chromedp.Navigate(base+"/map"), chromedp.WaitVisible(css("#map")), chromedp.WaitVisible(css(`#live[data-state="on"]`)))
 	if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#incidents circle").length`)); n < 4 {
 		t.Fatalf("the map shows %d incidents, want at least 4", n)
 	}
+	// A new call appears on the map without a reload, drawn by the server;
+	// the markup in its address stays text. Cancelled, it goes.
+	fresh := takeCall(t, base, zhufang.Point{Lon: 111.6100, Lat: 26.4300}, "200100", "零陵路<script>document.title='pwned'</script>", "两人争吵")
+	marker := fmt.Sprintf("#mi-%d", fresh)
+	do(t, ctx, "the new incident appears on the map", chromedp.WaitReady(css(marker)))
+	drawnAs := get(t, ctx, chromedp.Evaluate[string](fmt.Sprintf(`(function () {
+		var c = document.querySelector("%s"), b = c.getBBox(), vb = document.getElementById("map").viewBox.baseVal;
+		var inside = b.x > vb.x && b.y > vb.y && b.x < vb.x + vb.width && b.y < vb.y + vb.height;
+		return [c.namespaceURI, c.parentNode.getAttribute("href"), c.getAttribute("class"), inside, c.querySelector("title").textContent].join(" | ");
+	})()`, marker)))
+	if title := get(t, ctx, chromedp.Title()); strings.Contains(title, "pwned") ||
+		!strings.HasPrefix(drawnAs, fmt.Sprintf("http://www.w3.org/2000/svg | /incidents/%d | inc lane-street urg-green | true | ", fresh)) ||
+		!strings.Contains(drawnAs, "零陵路<script>") {
+		t.Fatalf("the new incident's marker: %q (page title %q)", drawnAs, title)
+	}
+	if code := postJSON(t, fmt.Sprintf("%s/api/v1/incidents/%d/transitions", base, fresh), `{"to":"cancelled","note":"测试：地图标记"}`, nil); code != 200 {
+		t.Fatalf("cancel the map's new incident: %d", code)
+	}
+	do(t, ctx, "the cancelled incident leaves the map", chromedp.WaitNotPresent(css(marker)))
 	screenshot(t, ctx, "map-zh")
 
 	// The posture layer. The template city's history is older than the 28
@@ -220,6 +272,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("the posture layer drew %d posts and cells, summary %q", drawn, summary)
 	}
 	t.Logf("posture: %d posts and cells; %s", drawn, summary)
+	titles := get(t, ctx, chromedp.Evaluate[[]string](`Array.prototype.map.call(document.querySelectorAll("#posture title"), function (e) { return e.textContent; })`))
+	for _, title := range titles {
+		if title == "" || strings.ContainsAny(title, "{%") {
+			t.Fatalf("a posture cell or post is titled %q", title)
+		}
+	}
 	// Zoom to the plan through the zoom-to list, given the plan's extent
 	// as one more choice (its values are "x,y,w,h" boxes in map units).
 	do(t, ctx, "zoom to the plan", chromedp.Evaluate[chromedp.Void](`(function () {
@@ -308,6 +366,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	if msg := get(t, ctx, chromedp.Text(css(".error-message"))); !strings.Contains(msg, "does not exist") {
 		t.Fatalf("the officer opening another community's incident saw %q, want it not to exist", msg)
 	}
+	// Nor can the live map draw it: its marker is a 404, the own one not.
+	status := func(path string) int {
+		return get(t, ctx, chromedp.Evaluate[int](fmt.Sprintf(`fetch(%q).then(function (r) { return r.status; })`, path), chromedp.EvalAwaitPromise))
+	}
+	if own, others := status(fmt.Sprintf("/map/incidents/%d", id)), status(fmt.Sprintf("/map/incidents/%d", other)); own != 200 || others != 404 {
+		t.Fatalf("the officer's map markers: own incident %d, another community's %d; want 200 and 404", own, others)
+	}
+	do(t, ctx, "the officer's map on a phone", chromedp.Navigate(base+"/map"), chromedp.WaitVisible(css("#map")),
+		chromedp.WaitVisible(css(fmt.Sprintf("#mi-%d", id))))
+	screenshot(t, ctx, "map-phone-zh")
 }
 
 // takeCall posts a 110 call through the API and returns its ID.

@@ -185,6 +185,23 @@ func (w *matrixWorld) checkLists(t *testing.T) {
 			}
 		}},
 	}
+	// The posture layer shows posts of the user's units only. The matrix
+	// city's plans may hold none, so this is in the wholes, not the lists
+	// of each ground.
+	wholes = append(wholes, struct {
+		route, path, need string
+		check             func(t *testing.T, p *matrixPrincipal, r matrixResponse)
+	}{"GET /map/posture", "/map/posture", "view_units view_incidents", func(t *testing.T, p *matrixPrincipal, r matrixResponse) {
+		for _, m := range regexp.MustCompile(`id="mp-([0-9]+)"`).FindAllStringSubmatch(r.body, -1) {
+			id, _ := strconv.ParseInt(m[1], 10, 64)
+			if g, ok := w.units[id]; !ok || !p.covers(g) {
+				t.Errorf("posture layer as %s shows a post of unit %d, off the user's ground", p, id)
+			}
+		}
+		if !strings.Contains(r.body, `id="posture-summary"`) {
+			t.Errorf("posture layer as %s has no summary", p)
+		}
+	}})
 	for _, wh := range wholes {
 		w.routes[wh.route] = true
 		t.Run(wh.route, func(t *testing.T) {

@@ -1,7 +1,13 @@
-// zhufang console: live updates, the 1-3-5 countdowns, keyboard dispatch and
-// map interaction. Everything else is server-rendered; records are fetched as
-// server-rendered fragments, so no text from a record is ever parsed as HTML
-// here except what the server escaped.
+// zhufang console, shared by every page: the server's clock, the 1-3-5
+// countdowns, the live connection and the keys every page knows. A page's
+// own script (board.js, map.js, posture.js, incident.js) comes after this
+// one and registers with it through window.zhufang.
+//
+// The rules stay on the server. A clock says when it turns amber and red
+// (data-amber, data-due), a board row where it sorts (data-sort), and map
+// markers and layers come drawn. Records arrive as server-rendered
+// fragments, parsed inert (see fragment), so no text from a record is ever
+// parsed as HTML here except what the server escaped.
 "use strict";
 (function () {
   var serverSkew = 0; // server time minus this browser's time, in ms
@@ -19,17 +25,18 @@
     return neg ? "-" + t : t;
   }
 
-  // The 1-3-5 countdowns: the same rule as the server's stageClock.Class.
-  function tickClocks() {
+  // The 1-3-5 countdowns. The server drew each clock and named the
+  // instants it turns amber and red; here the time left only counts down.
+  var tickers = [];
+  function tick() {
     var t = now();
     var cells = document.querySelectorAll("td.clock[data-due]");
     for (var i = 0; i < cells.length; i++) {
       var c = cells[i];
       if (c.dataset.reached) continue; // stopped: the server drew it
-      var due = Date.parse(c.dataset.due), start = Date.parse(c.dataset.start);
-      var left = due - t;
-      var cls = left <= 0 ? "red" : (left * 3 <= due - start ? "amber" : "green");
-      c.textContent = mmss(left);
+      var due = Date.parse(c.dataset.due);
+      var cls = t >= due ? "red" : (t >= Date.parse(c.dataset.amber) ? "amber" : "green");
+      c.textContent = mmss(due - t);
       if (!c.classList.contains(cls)) {
         c.classList.remove("green", "amber", "red");
         c.classList.add(cls);
@@ -39,20 +46,10 @@
       var d = new Date(t + 8 * 3600 * 1000); // China time
       clockNow.textContent = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
     }
+    for (var j = 0; j < tickers.length; j++) tickers[j](t);
   }
-  tickClocks();
-  setInterval(tickClocks, 500);
-
-  var board = document.getElementById("board");
-  var map = document.getElementById("map");
-  var incidentPage = document.getElementById("incident-page");
-  var live = document.getElementById("live");
-
-  function setLive(state) {
-    if (!live) return;
-    live.dataset.state = state;
-    live.textContent = state === "on" ? live.dataset.textLive : live.dataset.textRetry;
-  }
+  tick();
+  setInterval(tick, 500);
 
   function fetchText(url) {
     return fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (r) {
@@ -60,185 +57,60 @@
     });
   }
 
-  // parseRow turns the server's escaped row fragment into a table row.
-  function parseRow(html) {
+  // fragment parses the server's escaped markup into a template's content,
+  // where nothing runs and nothing loads; SVG inside an svg element comes
+  // out as SVG. The caller picks what it expects from it by id.
+  function fragment(html) {
     var tpl = document.createElement("template");
-    tpl.innerHTML = "<table><tbody>" + html + "</tbody></table>";
-    return tpl.content.querySelector("tr");
+    tpl.innerHTML = html;
+    return tpl.content;
   }
 
-  // Board: replace the changed row, keep the most urgent first.
-  function nextDue(tr) {
-    var cells = tr.querySelectorAll("td.clock");
-    for (var i = 0; i < cells.length; i++) {
-      if (!cells[i].dataset.reached) return Date.parse(cells[i].dataset.due);
-    }
-    return Infinity;
+  // Live updates over server-sent events, for the pages that listen. The
+  // browser reconnects by itself and sends Last-Event-ID; the server
+  // replays what was missed.
+  var live = document.getElementById("live");
+  function setLive(state) {
+    if (!live) return;
+    live.dataset.state = state;
+    live.textContent = state === "on" ? live.dataset.textLive : live.dataset.textRetry;
   }
-  function sortRows(tbody) {
-    var rows = Array.prototype.slice.call(tbody.querySelectorAll("tr"));
-    rows.sort(function (a, b) { return nextDue(a) - nextDue(b); });
-    rows.forEach(function (r) { tbody.appendChild(r); });
-  }
-  function refreshRow(id) {
-    var tbody = document.getElementById("incident-rows");
-    if (!tbody) return;
-    fetchText("/board/rows/" + id).then(function (res) {
-      var old = document.getElementById("inc-" + id);
-      if (res.status === 404) {
-        if (old) old.remove();
-      } else if (res.status === 200) {
-        var tr = parseRow(res.text);
-        if (!tr) return;
-        if (board.dataset.selected === String(id)) tr.classList.add("selected");
-        if (old) {
-          old.replaceWith(tr);
-        } else {
-          tr.classList.add("fresh");
-          tbody.appendChild(tr);
-          var none = document.getElementById("no-incidents");
-          if (none) none.remove();
-        }
-        sortRows(tbody);
-      }
-      var count = document.getElementById("open-count");
-      if (count) count.textContent = tbody.querySelectorAll("tr").length;
-      tickClocks();
-    });
-    if (board.dataset.selected === String(id)) refreshDetail();
-  }
-  var detailTimer = null;
-  function refreshDetail() {
-    clearTimeout(detailTimer);
-    detailTimer = setTimeout(function () {
-      fetchText(location.pathname + location.search).then(function (res) {
-        if (res.status !== 200) return;
-        var doc = new DOMParser().parseFromString(res.text, "text/html");
-        var fresh = doc.getElementById("detail"), old = document.getElementById("detail");
-        if (fresh && old && !old.contains(document.activeElement)) old.replaceWith(fresh);
-        tickClocks();
-      });
-    }, 150);
-  }
-  var unitsTimer = null;
-  function refreshUnits() {
-    if (unitsTimer) return;
-    unitsTimer = setTimeout(function () {
-      unitsTimer = null;
-      fetchText("/board/units").then(function (res) {
-        if (res.status !== 200) return;
-        var tpl = document.createElement("template");
-        tpl.innerHTML = res.text;
-        var fresh = tpl.content.getElementById("units-panel"), old = document.getElementById("units-panel");
-        if (fresh && old) old.replaceWith(fresh);
-      });
-    }, 500);
-  }
-
-  // Map: incidents come and go, units move.
-  var proj = null;
-  if (map) {
-    var p = map.dataset.proj.split(",").map(Number);
-    proj = function (lon, lat) { return [(lon - p[0]) * p[2], (p[1] - lat) * p[3]]; };
-  }
-  var SVG = "http://www.w3.org/2000/svg";
-  var terminal = { closed: 1, cancelled: 1, duplicate: 1, redirected: 1 };
-  function refreshMapIncident(id) {
-    fetch("/api/v1/incidents/" + id, { credentials: "same-origin" }).then(function (r) {
-      if (r.status === 404) { var c = document.getElementById("mi-" + id); if (c) c.parentNode.remove(); return null; }
-      return r.ok ? r.json() : null;
-    }).then(function (inc) {
-      if (!inc) return;
-      var c = document.getElementById("mi-" + id);
-      if (terminal[inc.state]) { if (c) c.parentNode.remove(); return; }
-      if (!c) {
-        var a = document.createElementNS(SVG, "a");
-        a.setAttribute("href", "/incidents/" + id);
-        c = document.createElementNS(SVG, "circle");
-        c.id = "mi-" + id;
-        c.setAttribute("r", "9");
-        c.appendChild(document.createElementNS(SVG, "title"));
-        a.appendChild(c);
-        document.getElementById("incidents").appendChild(a);
-      }
-      var xy = proj(inc.position[0], inc.position[1]);
-      c.setAttribute("cx", xy[0].toFixed(1));
-      c.setAttribute("cy", xy[1].toFixed(1));
-      c.setAttribute("class", "inc lane-" + inc.triage.lane + (inc.state === "received" ? " urg-red" : ""));
-      c.firstChild.textContent = inc.number + " · " + inc.address; // textContent: never parsed as HTML
-    });
-  }
-  function moveUnits(list) {
-    for (var i = 0; i < list.length; i++) {
-      var u = document.getElementById("mu-" + list[i][0]);
-      if (!u) continue;
-      var xy = proj(list[i][1], list[i][2]);
-      u.setAttribute("cx", xy[0].toFixed(1));
-      u.setAttribute("cy", xy[1].toFixed(1));
-    }
-  }
-  function setUnitStatus(id, status) {
-    var u = document.getElementById("mu-" + id);
-    if (u && status) u.setAttribute("class", "unit us-" + status);
-  }
-
-  // Live updates over server-sent events. The browser reconnects by itself
-  // and sends Last-Event-ID; the server replays what was missed.
-  var root = board || map || incidentPage;
-  if (root && window.EventSource) {
-    var last = (board || map || {}).dataset ? ((board || map).dataset.lastEvent || "0") : "0";
+  var handlers = {};
+  function on(name, fn) { (handlers[name] = handlers[name] || []).push(fn); }
+  function connect() {
+    var names = Object.keys(handlers);
+    if (!names.length || !window.EventSource) return;
+    var page = document.querySelector("[data-last-event]");
+    var last = page ? (page.dataset.lastEvent || "0") : "0";
     var es = new EventSource("/events?last=" + encodeURIComponent(last));
     es.onopen = function () { setLive("on"); };
     es.onerror = function () { setLive("retry"); };
     es.addEventListener("reload", function () { location.reload(); });
-    es.addEventListener("change", function (ev) {
-      var m;
-      try { m = JSON.parse(ev.data); } catch (e) { return; }
-      if (board) {
-        if (m.incident_id) refreshRow(m.incident_id);
-        if (m.unit_id || m.topic === "assignment") refreshUnits();
-      }
-      if (map) {
-        if (m.incident_id) refreshMapIncident(m.incident_id);
-        if (m.unit_id) setUnitStatus(m.unit_id, m.status);
-      }
-      if (incidentPage && String(m.incident_id) === incidentPage.dataset.incident) {
-        if (!incidentPage.contains(document.activeElement) || document.activeElement === document.body) location.reload();
-      }
-    });
-    es.addEventListener("positions", function (ev) {
-      if (!map) return;
-      try { moveUnits(JSON.parse(ev.data)); } catch (e) { /* a bad frame is skipped */ }
+    names.forEach(function (name) {
+      es.addEventListener(name, function (ev) {
+        var m;
+        try { m = JSON.parse(ev.data); } catch (e) { return; } // a bad frame is skipped
+        handlers[name].forEach(function (fn) { fn(m); });
+      });
     });
   }
+  // Deferred scripts have all run, and registered, by now.
+  document.addEventListener("DOMContentLoaded", connect);
 
-  // Keyboard dispatch on the board.
+  // Keys. A page's handler gets the key, lower-cased, when nobody is
+  // typing, and says whether it used it; then 1–5 and G send a
+  // recommended unit wherever the page offers them.
+  var keyHandlers = [];
   function typing(el) {
     return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT");
   }
-  function select(delta) {
-    var rows = Array.prototype.slice.call(document.querySelectorAll("#incident-rows tr"));
-    if (!rows.length) return;
-    var i = rows.findIndex(function (r) { return r.classList.contains("selected"); });
-    i = i < 0 ? 0 : Math.max(0, Math.min(rows.length - 1, i + delta));
-    location.href = "/board?sel=" + rows[i].dataset.id;
-  }
   document.addEventListener("keydown", function (e) {
     var el = document.activeElement;
-    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && el && el.form && el.form.id === "intake") {
-      e.preventDefault();
-      el.form.requestSubmit();
-      return;
-    }
     if (e.key === "Escape") { if (el) el.blur(); return; }
     if (typing(el) || e.ctrlKey || e.metaKey || e.altKey) return;
     var k = e.key.toLowerCase();
-    if (board) {
-      if (k === "n") { var f = document.getElementById("intake-category"); if (f) { e.preventDefault(); f.focus(); } return; }
-      if (k === "j") { select(1); return; }
-      if (k === "k") { select(-1); return; }
-      if (k === "enter") { var o = document.getElementById("open-incident"); if (o) o.click(); return; }
-      if (k === "m") { location.href = "/map"; return; }
+    for (var i = 0; i < keyHandlers.length; i++) {
+      if (keyHandlers[i](k, e)) return;
     }
     if (/^[1-5g]$/.test(k)) {
       var b = document.querySelector("button.assign[data-key='" + k + "']");
@@ -249,223 +121,13 @@
     b.addEventListener("click", function () { setTimeout(function () { b.disabled = true; }, 0); });
   });
 
-  // Map pan and zoom, on the SVG's viewBox.
-  if (map) {
-    var home = map.getAttribute("viewBox").split(" ").map(Number);
-    var vb = home.slice();
-    // Markers are sized in map units, so zooming in would blow a unit's dot
-    // up to cover a whole neighbourhood: --z shrinks them back (app.css),
-    // letting them grow only gently, with the fourth root of the zoom.
-    function setVB(b) {
-      vb = b;
-      map.setAttribute("viewBox", b.map(function (n) { return n.toFixed(1); }).join(" "));
-      map.style.setProperty("--z", Math.pow(Math.min(1, b[2] / home[2]), 0.75).toFixed(4)); // CSSOM: allowed by the CSP
-    }
-    function fit(bbox) {
-      var b = bbox.split(",").map(Number);
-      if (b.length !== 4 || !b[2] || !b[3]) return;
-      var aspect = map.clientWidth / Math.max(map.clientHeight, 1) || home[2] / home[3];
-      var w = b[2] * 1.15, h = b[3] * 1.15;
-      if (w / h < aspect) w = h * aspect; else h = w / aspect;
-      setVB([b[0] + b[2] / 2 - w / 2, b[1] + b[3] / 2 - h / 2, w, h]);
-    }
-    function zoom(f, cx, cy) {
-      if (cx === undefined) { cx = vb[0] + vb[2] / 2; cy = vb[1] + vb[3] / 2; }
-      var w = Math.min(Math.max(vb[2] * f, 5), home[2] * 2), h = w * vb[3] / vb[2];
-      setVB([cx - (cx - vb[0]) * w / vb[2], cy - (cy - vb[1]) * h / vb[3], w, h]);
-    }
-    function toSVG(x, y) {
-      var r = map.getBoundingClientRect();
-      var s = Math.max(vb[2] / r.width, vb[3] / r.height);
-      var ox = (r.width * s - vb[2]) / 2, oy = (r.height * s - vb[3]) / 2;
-      return [vb[0] - ox + (x - r.left) * s, vb[1] - oy + (y - r.top) * s];
-    }
-    map.addEventListener("wheel", function (e) {
-      e.preventDefault();
-      var pt = toSVG(e.clientX, e.clientY);
-      zoom(e.deltaY > 0 ? 1.25 : 0.8, pt[0], pt[1]);
-    }, { passive: false });
-    var drag = null;
-    map.addEventListener("pointerdown", function (e) {
-      if (e.button !== 0) return;
-      drag = { x: e.clientX, y: e.clientY, vb: vb.slice(), moved: false };
-    });
-    map.addEventListener("pointermove", function (e) {
-      if (!drag) return;
-      var dx = e.clientX - drag.x, dy = e.clientY - drag.y;
-      if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) return;
-      if (!drag.moved) { drag.moved = true; map.setPointerCapture(e.pointerId); map.classList.add("dragging"); }
-      var r = map.getBoundingClientRect();
-      var s = Math.max(drag.vb[2] / r.width, drag.vb[3] / r.height);
-      setVB([drag.vb[0] - dx * s, drag.vb[1] - dy * s, drag.vb[2], drag.vb[3]]);
-    });
-    function endDrag(e) {
-      if (drag && drag.moved) e.preventDefault();
-      drag = null;
-      map.classList.remove("dragging");
-    }
-    map.addEventListener("pointerup", endDrag);
-    map.addEventListener("pointercancel", endDrag);
-    map.addEventListener("click", function (e) { if (map.classList.contains("dragging")) e.preventDefault(); }, true);
-    document.getElementById("zoom-in").addEventListener("click", function () { zoom(0.7); });
-    document.getElementById("zoom-out").addEventListener("click", function () { zoom(1.4); });
-    document.getElementById("zoom-home").addEventListener("click", function () {
-      if (map.dataset.focus) fit(map.dataset.focus); else setVB(home.slice());
-    });
-    document.getElementById("zoomto").addEventListener("change", function (e) {
-      if (e.target.value) fit(e.target.value); else setVB(home.slice());
-    });
-    if (map.dataset.focus) fit(map.dataset.focus);
-  }
-
-  // Map: the posture layer, the hour's plan for idle cars and motorcycles,
-  // drawn between the areas and the units. Its texts are the legend's data-
-  // attributes, filled by the server from the catalog with {name} slots.
-  var postureToggle = document.getElementById("posture-toggle");
-  if (map && postureToggle) {
-    var layer = document.getElementById("posture");
-    var legend = document.getElementById("posture-legend");
-    var summary = document.getElementById("posture-summary");
-    var basis = document.getElementById("posture-basis");
-    var perBureau = document.getElementById("posture-bureaus");
-    var locale = document.body.dataset.lang === "en" ? "en" : "zh-CN";
-    var fmtCount = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
-    var fmtSmall = new Intl.NumberFormat(locale, { maximumSignificantDigits: 2 });
-    var fmtShare = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
-    var POSTURE_KEY = "zhufang.map.posture";
-    // A cell is a square of side_m metres (400 in towns); its half side in
-    // degrees of latitude, at the metres per degree the planner uses.
-    var halfCellLat = function (c) { return (c.side_m || 400) / 2 / 111320; };
-    var postureTimer = null, postureSeq = 0;
-
-    var fill = function (key, values) {
-      return legend.dataset[key].replace(/\{(\w+)\}/g, function (m, k) { return k in values ? values[k] : m; });
-    };
-    // Expected incidents: whole numbers from 10, one decimal from 1, and
-    // two significant digits below, so a quiet cell does not read "0".
-    var count = function (n) { return n >= 10 ? fmtCount.format(Math.round(n)) : n >= 1 ? fmtCount.format(n) : fmtSmall.format(n); };
-    var svgEl = function (name, attrs, parent) {
-      var e = document.createElementNS(SVG, name);
-      for (var k in attrs) e.setAttribute(k, attrs[k]);
-      parent.appendChild(e);
-      return e;
-    };
-    var titled = function (e, text) { svgEl("title", {}, e).textContent = text; }; // textContent: never parsed
-    var clearLayer = function () { while (layer.firstChild) layer.firstChild.remove(); };
-    var bureauName = function (id) {
-      var t = map.querySelector('path.county[data-bureau="' + Number(id) + '"] title');
-      return t ? t.textContent : "#" + id;
-    };
-
-    var drawPosture = function (p) {
-      clearLayer();
-      var cells = svgEl("g", { "class": "posture-cells" }, layer);
-      var moves = svgEl("g", { "class": "posture-moves" }, layer);
-      var posts = svgEl("g", { "class": "posture-posts" }, layer);
-      var top = 0;
-      p.bureaus.forEach(function (b) { b.uncovered.forEach(function (c) { top = Math.max(top, c.expected); }); });
-      p.bureaus.forEach(function (b) {
-        b.uncovered.forEach(function (c) {
-          var dLat = halfCellLat(c), dLon = dLat / Math.cos(c.at[1] * Math.PI / 180);
-          var nw = proj(c.at[0] - dLon, c.at[1] + dLat), se = proj(c.at[0] + dLon, c.at[1] - dLat);
-          var r = svgEl("rect", {
-            "class": "posture-cell", x: nw[0].toFixed(2), y: nw[1].toFixed(2),
-            width: (se[0] - nw[0]).toFixed(2), height: (se[1] - nw[1]).toFixed(2),
-            // More expected incidents, deeper red.
-            "fill-opacity": (0.25 + 0.4 * (top > 0 ? c.expected / top : 0)).toFixed(2)
-          }, cells);
-          titled(r, fill("cellTitle", { n: count(c.expected) }));
-        });
-        var units = {};
-        b.units.forEach(function (u) { units[u.unit_id] = u; });
-        b.posts.forEach(function (post) {
-          var u = units[post.unit_id], xy = proj(post.at[0], post.at[1]);
-          if (u && post.meters > 0) {
-            var from = proj(u.at[0], u.at[1]);
-            svgEl("line", { "class": "posture-move", x1: from[0].toFixed(1), y1: from[1].toFixed(1), x2: xy[0].toFixed(1), y2: xy[1].toFixed(1) }, moves);
-          }
-          // Drawn around the origin and moved there, so that app.css can
-          // scale it with the zoom like the other markers.
-          var g = svgEl("g", { transform: "translate(" + xy[0].toFixed(1) + " " + xy[1].toFixed(1) + ")" }, posts);
-          var d = svgEl("path", { "class": "posture-post", id: "mp-" + post.unit_id, d: "M0 -5L5 0L0 5L-5 0Z" }, g);
-          titled(d, fill("postTitle", { unit: u ? u.call_sign : "#" + post.unit_id, m: fmtCount.format(Math.round(post.meters)) }));
-        });
-      });
-    };
-
-    var summarise = function (p) {
-      // Shares of the whole ground are the bureaus' shares weighted by
-      // their expected incidents.
-      var total = 0, now = 0, plan = 0;
-      p.bureaus.forEach(function (b) { total += b.expected; now += b.covered_now * b.expected; plan += b.covered_planned * b.expected; });
-      var share = function (x, of) { return of > 0 ? fmtShare.format(x / of) : "—"; };
-      legend.dataset.state = "on";
-      basis.textContent = fill("basis", { hour: p.hour, days: p.history_days });
-      summary.textContent = fill("summary", { n: count(total), now: share(now, total), plan: share(plan, total) });
-      perBureau.textContent = "";
-      var shown = p.bureaus.filter(function (b) { return b.expected > 0; });
-      if (shown.length < 2) return;
-      shown.sort(function (a, b) { return b.expected - a.expected; });
-      shown.forEach(function (b) {
-        var li = document.createElement("li");
-        li.textContent = fill("bureau", { name: bureauName(b.bureau_id), n: count(b.expected),
-          now: share(b.covered_now, 1), plan: share(b.covered_planned, 1) });
-        perBureau.appendChild(li);
-      });
-    };
-
-    var say = function (state, key) {
-      legend.hidden = false;
-      legend.dataset.state = state;
-      basis.textContent = "";
-      perBureau.textContent = "";
-      summary.textContent = legend.dataset[key];
-    };
-
-    var loadPosture = function () {
-      var seq = ++postureSeq;
-      fetch("/api/v1/posture", { credentials: "same-origin", headers: { "Accept": "application/json" } }).then(function (r) {
-        if (seq !== postureSeq) return null; // switched off, or a newer answer is coming
-        if (!r.ok) {
-          clearLayer();
-          say("error", r.status === 403 ? "forbidden" : "error");
-          return null;
-        }
-        return r.json().then(function (p) {
-          if (seq !== postureSeq) return;
-          drawPosture(p);
-          summarise(p);
-        });
-      }).catch(function () {
-        if (seq !== postureSeq) return;
-        clearLayer();
-        say("error", "error");
-      });
-    };
-
-    var setPosture = function (on) {
-      try {
-        if (on) localStorage.setItem(POSTURE_KEY, "1"); else localStorage.removeItem(POSTURE_KEY);
-      } catch (e) { /* private mode: the toggle is just not remembered */ }
-      clearInterval(postureTimer);
-      postureTimer = null;
-      postureSeq++; // drop any answer still on its way
-      clearLayer();
-      if (!on) {
-        legend.hidden = true;
-        return;
-      }
-      say("loading", "loading");
-      loadPosture();
-      postureTimer = setInterval(function () { if (!document.hidden) loadPosture(); }, 60000);
-    };
-
-    postureToggle.addEventListener("change", function () { setPosture(postureToggle.checked); });
-    var remembered = false;
-    try { remembered = localStorage.getItem(POSTURE_KEY) === "1"; } catch (e) { /* not remembered */ }
-    if (remembered) {
-      postureToggle.checked = true;
-      setPosture(true);
-    }
-  }
+  window.zhufang = {
+    now: now,
+    tick: tick, // redraw the clocks now, as after new rows
+    onTick: function (fn) { tickers.push(fn); }, // fn(now) every half second
+    fetchText: fetchText,
+    fragment: fragment,
+    on: on, // fn(data) for each server-sent event of that name
+    onKey: function (fn) { keyHandlers.push(fn); }
+  };
 })();
