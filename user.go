@@ -122,6 +122,34 @@ func (s Scope) Covers(bureauID, stationID, communityID int64) bool {
 	return false
 }
 
+// ScopeOf names a scope by its level and the ID of its record: the bureau
+// of a county, the station, the community; none for the city.
+func ScopeOf(level ScopeLevel, id int64) Scope {
+	s := Scope{Level: level}
+	switch level {
+	case ScopeCounty:
+		s.BureauID = id
+	case ScopeStation:
+		s.StationID = id
+	case ScopeCommunity:
+		s.CommunityID = id
+	}
+	return s
+}
+
+// String names the scope as ScopeOf takes it: "station 12", or "city".
+func (s Scope) String() string {
+	switch s.Level {
+	case ScopeCounty:
+		return "county " + formatInt(s.BureauID)
+	case ScopeStation:
+		return "station " + formatInt(s.StationID)
+	case ScopeCommunity:
+		return "community " + formatInt(s.CommunityID)
+	}
+	return string(s.Level)
+}
+
 // Validate checks that the scope names the record of its level.
 func (s Scope) Validate() error {
 	switch s.Level {

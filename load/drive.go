@@ -16,8 +16,10 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +38,20 @@ const (
 	MaxUnits    = 50
 	latencyKept = 1 << 16 // latency samples kept; past that, a uniform sample
 )
+
+// CheckURL checks that s is the http(s) base URL of a node, with no user,
+// query or fragment, and returns it without its trailing slash.
+func CheckURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		shown := "(unparseable)"
+		if err == nil {
+			shown = u.Redacted()
+		}
+		return "", zhufang.Errorf(zhufang.EINVALID, "%q must be an http:// or https:// base URL, e.g. http://127.0.0.1:8080", shown)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
 
 // Config is what Drive is asked to do.
 type Config struct {

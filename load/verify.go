@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -164,6 +165,20 @@ func MergeRecords(records []Record) []Record {
 	}
 	slices.SortFunc(out, func(a, b Record) int { return int(min(max(a.ID-b.ID, -1), 1)) })
 	return out
+}
+
+// ReadRecordFile reads the record file at path: ENOTFOUND when there is
+// none, EINVALID naming what is wrong with it.
+func ReadRecordFile(path string) ([]Record, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "record file %s does not exist", path)
+	}
+	if err != nil {
+		return nil, zhufang.Errorf(zhufang.EINVALID, "cannot read the record file: %v", err)
+	}
+	defer f.Close()
+	return ReadRecords(f, path)
 }
 
 // ReadRecords reads a record file; name is said in errors, with the

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,7 +51,7 @@ const (
 // set their own Stream and Subject so that they can run in parallel.
 type Options struct {
 	Stream  string        // JetStream stream name; DefaultStream if empty
-	Subject string        // subject prefix, events go to Subject+"."+topic; DefaultSubject if empty
+	Subject string        // subject prefix, events go to Subject+"."+topic; if empty, DefaultSubject for the default stream, else zhufang.<stream>
 	MaxAge  time.Duration // how long the stream keeps events; DefaultMaxAge if zero
 	Buffer  int           // events a subscriber may fall behind before it is dropped; DefaultBuffer if zero
 	Logger  *slog.Logger  // slog.Default() if nil
@@ -61,7 +62,12 @@ func (o Options) withDefaults() Options {
 		o.Stream = DefaultStream
 	}
 	if o.Subject == "" {
+		// Another stream is another cluster: its own subjects too, so that
+		// two clusters on one NATS never read each other's events.
 		o.Subject = DefaultSubject
+		if o.Stream != DefaultStream {
+			o.Subject = "zhufang." + strings.ToLower(o.Stream)
+		}
 	}
 	if o.MaxAge == 0 {
 		o.MaxAge = DefaultMaxAge

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"zhufang/cluster"
@@ -28,30 +28,20 @@ var nodeCommand = func(args []string) (*exec.Cmd, error) {
 // each node's log lines with its name, and stops the nodes when it is
 // stopped. A node that dies is reported, and started again with
 // --restart.
-func runCluster(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runCluster(ctx context.Context, c call) error {
 	var cfg Config
 	var nodes, basePort int
 	var restart bool
-	fs := flagSet("cluster", "Runs --nodes serve nodes on 127.0.0.1 from --base-port on, sharing one PostgreSQL database and one\n"+
-		"NATS JetStream server. Flags after -- go to every node's serve, e.g. -- --zones urban_core=30s/2m/4m.", stdout)
-	cfg.dbFlag(fs, getenv)
-	fs.StringVar(&cfg.NATS, "nats", getenv("ZHUFANG_NATS"), "nats:// URL of the NATS JetStream server the nodes share (env ZHUFANG_NATS)")
+	fs := c.flags("cluster", "Runs --nodes serve nodes on 127.0.0.1 from --base-port on, sharing one PostgreSQL database and one\n"+
+		"NATS JetStream server. Flags after -- go to every node's serve, e.g. -- --zones urban_core=30s/2m/4m.")
+	cfg.dbFlag(fs, c.getenv)
+	fs.StringVar(&cfg.NATS, "nats", c.getenv("ZHUFANG_NATS"), "nats:// URL of the NATS JetStream server the nodes share (env ZHUFANG_NATS)")
 	fs.IntVar(&nodes, "nodes", 3, "how many nodes, 1 to 16")
 	fs.IntVar(&basePort, "base-port", 8081, "the first node's port; node i listens on base-port+i-1")
 	fs.BoolVar(&cfg.Demo, "demo", false, "build the demo city on the first node if the database is empty, and keep it alive (on the leader)")
 	fs.BoolVar(&restart, "restart", false, "start a node again when it dies")
-	rest := args
-	var extra []string
-	for i, a := range args {
-		if a == "--" {
-			rest, extra = args[:i], args[i+1:]
-			break
-		}
-	}
-	if err := fs.parse(rest); err != nil {
-		return err
-	}
-	if err := cfg.validate(); err != nil {
+	rest, extra, _ := cut(c.args, "--")
+	if err := fs.parseConfig(rest, &cfg); err != nil {
 		return err
 	}
 	switch {
@@ -73,11 +63,19 @@ func runCluster(ctx context.Context, args []string, getenv func(string) string, 
 	// The URLs go to the nodes in their environment, not their arguments,
 	// which any user of the machine can read (ps) with the passwords in them.
 	cc := cluster.Config{Nodes: nodes, BasePort: basePort, Env: []string{"ZHUFANG_DB=" + cfg.DB, "ZHUFANG_NATS=" + cfg.NATS},
-		Args: extra, Demo: cfg.Demo, Restart: restart, Command: nodeCommand, Log: stderr}
+		Args: extra, Demo: cfg.Demo, Restart: restart, Command: nodeCommand, Log: c.stderr}
 	return cluster.Run(ctx, cc, func(ns []cluster.Node) {
-		fmt.Fprintf(stdout, "cluster of %d nodes on %s and %s:\n", nodes, redactURL(cfg.DB), redactURL(cfg.NATS))
+		fmt.Fprintf(c.stdout, "cluster of %d nodes on %s and %s:\n", nodes, redactURL(cfg.DB), redactURL(cfg.NATS))
 		for _, n := range ns {
-			fmt.Fprintf(stdout, "  %s  %s\n", n.Name, n.URL)
+			fmt.Fprintf(c.stdout, "  %s  %s\n", n.Name, n.URL)
 		}
 	})
+}
+
+// cut splits args around the first sep: what comes before it and after it.
+func cut(args []string, sep string) (before, after []string, found bool) {
+	if i := slices.Index(args, sep); i >= 0 {
+		return args[:i], args[i+1:], true
+	}
+	return args, nil, false
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -90,6 +94,72 @@ func (fs *flags) parse(args []string) error {
 		return usageError{fmt.Sprintf("%s: unexpected argument %q (see %s --help)", fs.Name(), fs.Arg(0), fs.Name())}
 	}
 	return nil
+}
+
+// flags makes the flag set of the command name, printing its help on the
+// call's standard output.
+func (c call) flags(name, summary string) *flags { return flagSet(name, summary, c.stdout) }
+
+// parseConfig parses args into fs and checks cfg (Config.validate).
+func (fs *flags) parseConfig(args []string, cfg *Config) error {
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	return cfg.validate()
+}
+
+// splitVerb splits a command's first argument off as its verb, one of verbs,
+// and leaves --help to the flags: say is the usage error for anything else.
+func splitVerb(args []string, say string, verbs ...string) (string, []string, error) {
+	switch {
+	case len(args) > 0 && slices.Contains(verbs, args[0]):
+		return args[0], args[1:], nil
+	case len(args) > 0 && (args[0] == "--help" || args[0] == "-h"):
+		return "", args, nil
+	}
+	return "", nil, usageError{say}
+}
+
+// withDB opens and migrates the database, runs f on it and closes it.
+func withDB(ctx context.Context, dsn string, f func(db *sqlstore.DB) error) error {
+	db, err := openDB(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return f(db)
+}
+
+// openDB opens and migrates the database.
+func openDB(ctx context.Context, dsn string) (*sqlstore.DB, error) {
+	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// mustExist refuses an SQLite file that is not there, for the commands that
+// read a database and must not make an empty one; hint says what to do.
+func mustExist(dsn, hint string) error {
+	if sqlstore.IsPostgresURL(dsn) {
+		return nil
+	}
+	if _, err := os.Stat(dsn); err != nil {
+		return zhufang.Errorf(zhufang.ENOTFOUND, "database file %s does not exist%s", dsn, hint)
+	}
+	return nil
+}
+
+// printJSON prints v as indented JSON, for machines.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // env returns getenv(key) or def when it is unset.

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -20,17 +17,17 @@ import (
 // runLoad drives one server or a cluster at a steady rate of incident
 // intakes and position reports, or with --verify checks a record of a past
 // run against the API.
-func runLoad(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runLoad(ctx context.Context, c call) error {
 	var cfg Config
 	var rawURLs []string
 	var record, verify string
 	var lc load.Config
-	fs := flagSet("load", "Drives the API of one server or a cluster (--url, several used in turn) at a steady rate of 110\n"+
+	fs := c.flags("load", "Drives the API of one server or a cluster (--url, several used in turn) at a steady rate of 110\n"+
 		"intakes, each then dispatched and acknowledged, and of unit position reports; prints what was\n"+
 		"acknowledged, what failed and the intake latency. A dispatcher and device tokens for the run are\n"+
 		"made in the servers' database (--db). --record keeps every acknowledged incident; --verify FILE\n"+
-		"later checks that each is stored with its whole history, and exits 1 naming what was lost.", stdout)
-	cfg.dbFlag(fs, getenv)
+		"later checks that each is stored with its whole history, and exits 1 naming what was lost.")
+	cfg.dbFlag(fs, c.getenv)
 	fs.Func("url", "base URL of a node, http://HOST:PORT; several (comma-separated or repeated) are used in turn", func(s string) error {
 		for u := range strings.SplitSeq(s, ",") {
 			if u = strings.TrimSpace(u); u != "" {
@@ -45,10 +42,7 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, std
 	fs.StringVar(&record, "record", "", "append one JSON line to this file for every step the servers acknowledged")
 	fs.StringVar(&verify, "verify", "", "instead of driving load, check every incident of this record file against the API")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the summary as JSON")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	if err := cfg.validate(); err != nil {
+	if err := fs.parseConfig(c.args, &cfg); err != nil {
 		return err
 	}
 	urls, err := checkLoadURLs(rawURLs)
@@ -60,7 +54,7 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, std
 		if record != "" {
 			return usageError{"load: --record and --verify do not go together (see zhufang load --help)"}
 		}
-		return runVerify(ctx, cfg, urls, verify, stdout, stderr)
+		return runVerify(ctx, cfg, urls, verify, c)
 	}
 	if !(lc.Rate > 0 && lc.Rate <= load.MaxRate) {
 		return usageError{fmt.Sprintf("--rate %g must be more than 0 and at most %d intakes per second", lc.Rate, load.MaxRate)}
@@ -83,7 +77,7 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	lc.Creds, err = provisionLoad(ctx, cfg.DB, urls, load.MaxUnits)
 	if lc.Creds.Username != "" {
-		defer retireQuietly(ctx, cfg.DB, lc.Creds, stderr)
+		defer retireQuietly(ctx, cfg.DB, lc.Creds, c.stderr)
 	}
 	if err != nil {
 		return err
@@ -93,13 +87,11 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, std
 		return err // it never started
 	}
 	if cfg.JSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := printJSON(c.stdout, rep); err != nil {
 			return err
 		}
 	} else {
-		rep.WriteText(stdout, record)
+		rep.WriteText(c.stdout, record)
 	}
 	if err != nil {
 		return err
@@ -110,24 +102,18 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, std
 	return nil
 }
 
-// checkLoadURLs checks that each --url is an http(s) base URL and drops
-// its trailing slash.
+// checkLoadURLs checks each --url (load.CheckURL).
 func checkLoadURLs(raw []string) ([]string, error) {
 	if len(raw) == 0 {
 		return nil, usageError{"load: --url is required, e.g. --url http://127.0.0.1:8080 (see zhufang load --help)"}
 	}
-	out := make([]string, 0, len(raw))
-	for _, s := range raw {
-		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
-			u.RawQuery != "" || u.Fragment != "" {
-			shown := "(unparseable)"
-			if err == nil {
-				shown = u.Redacted()
-			}
-			return nil, usageError{fmt.Sprintf("--url %q must be an http:// or https:// base URL, e.g. http://127.0.0.1:8080", shown)}
+	out := make([]string, len(raw))
+	for i, s := range raw {
+		u, err := load.CheckURL(s)
+		if err != nil {
+			return nil, usageError{"--url " + zhufang.ErrorMessage(err)}
 		}
-		out = append(out, strings.TrimRight(u.String(), "/"))
+		out[i] = u
 	}
 	return out, nil
 }
@@ -135,10 +121,8 @@ func checkLoadURLs(raw []string) ([]string, error) {
 // provisionLoad makes a run's dispatcher and devices in the servers'
 // database (load.Provision), reading the city's ground for units > 0.
 func provisionLoad(ctx context.Context, dsn string, urls []string, units int) (load.Creds, error) {
-	if !sqlstore.IsPostgresURL(dsn) {
-		if _, err := os.Stat(dsn); err != nil {
-			return load.Creds{}, zhufang.Errorf(zhufang.ENOTFOUND, "database file %s does not exist", dsn)
-		}
+	if err := mustExist(dsn, ""); err != nil {
+		return load.Creds{}, err
 	}
 	// Not migrated: the database belongs to the servers, which migrate it.
 	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
@@ -170,22 +154,14 @@ func retireQuietly(ctx context.Context, dsn string, creds load.Creds, w io.Write
 }
 
 // runVerify is load --verify: read the record, then check it.
-func runVerify(ctx context.Context, cfg Config, urls []string, path string, stdout, stderr io.Writer) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return zhufang.Errorf(zhufang.ENOTFOUND, "record file %s does not exist", path)
-	}
-	if err != nil {
-		return zhufang.Errorf(zhufang.EINVALID, "cannot read the record file: %v", err)
-	}
-	records, err := load.ReadRecords(f, path)
-	f.Close()
+func runVerify(ctx context.Context, cfg Config, urls []string, path string, c call) error {
+	records, err := load.ReadRecordFile(path)
 	if err != nil {
 		return err
 	}
 	creds, err := provisionLoad(ctx, cfg.DB, urls, 0)
 	if creds.Username != "" {
-		defer retireQuietly(ctx, cfg.DB, creds, stderr)
+		defer retireQuietly(ctx, cfg.DB, creds, c.stderr)
 	}
 	if err != nil {
 		return err
@@ -195,9 +171,7 @@ func runVerify(ctx context.Context, cfg Config, urls []string, path string, stdo
 		return err
 	}
 	if cfg.JSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := printJSON(c.stdout, rep); err != nil {
 			return err
 		}
 	}
@@ -205,7 +179,7 @@ func runVerify(ctx context.Context, cfg Config, urls []string, path string, stdo
 		return err
 	}
 	if !cfg.JSON {
-		fmt.Fprintf(stdout, "%d acknowledged incidents, all present with their history\n", rep.Incidents)
+		fmt.Fprintf(c.stdout, "%d acknowledged incidents, all present with their history\n", rep.Incidents)
 	}
 	return nil
 }

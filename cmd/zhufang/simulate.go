@@ -2,34 +2,28 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"zhufang"
 	"zhufang/sim"
-	"zhufang/sqlstore"
 )
 
-func runSimulate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// runSimulate replays a day of the demo city under each dispatch policy.
+func runSimulate(ctx context.Context, c call) error {
 	var cfg Config
 	var date, policy string
 	var seed uint64
-	fs := flagSet("simulate", "Replays one day of the demo city's street incidents, faster than real time, under each dispatch\n"+
+	fs := c.flags("simulate", "Replays one day of the demo city's street incidents, faster than real time, under each dispatch\n"+
 		"policy (station, nearest, zhufang, zhufang_posture) and reports the 1-3-5 shares by zone profile.\n"+
-		"Days of the history replay the stored incidents; other days in the model's range are drawn from it.", stdout)
-	cfg.dbFlag(fs, getenv)
-	cfg.dataFlag(fs, getenv)
+		"Days of the history replay the stored incidents; other days in the model's range are drawn from it.")
+	cfg.dbFlag(fs, c.getenv)
+	cfg.dataFlag(fs, c.getenv)
 	fs.StringVar(&date, "date", "", "the day to replay, YYYY-MM-DD (China time); required")
 	fs.StringVar(&policy, "policy", "", "one policy to run: station, nearest, zhufang or zhufang_posture (default all four)")
 	fs.Uint64Var(&seed, "seed", 0, "seed of the simulation's random delays (default the demo city's seed)")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the rows as a JSON array")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	if err := cfg.validate(); err != nil {
+	if err := fs.parseConfig(c.args, &cfg); err != nil {
 		return err
 	}
 	if date == "" {
@@ -47,10 +41,8 @@ func runSimulate(ctx context.Context, args []string, getenv func(string) string,
 		}
 		policies = []sim.Policy{p}
 	}
-	if !sqlstore.IsPostgresURL(cfg.DB) {
-		if _, err := os.Stat(cfg.DB); err != nil {
-			return zhufang.Errorf(zhufang.ENOTFOUND, "database file %s does not exist: build the demo city with zhufang demo --db %s", cfg.DB, cfg.DB)
-		}
+	if err := mustExist(cfg.DB, ": build the demo city with zhufang demo --db "+cfg.DB); err != nil {
+		return err
 	}
 	db, err := openDB(ctx, cfg.DB)
 	if err != nil {
@@ -74,7 +66,7 @@ func runSimulate(ctx context.Context, args []string, getenv func(string) string,
 	}
 	var rows []sim.Row
 	for _, p := range policies {
-		bar := newProgress(stderr, "simulate "+string(p), len(d.Incidents))
+		bar := newProgress(c.stderr, "simulate "+string(p), len(d.Incidents))
 		got, err := sim.Run(d.Incidents, d.City, p, sim.Options{Seed: seed, Progress: func(done, _ int) { bar.set(done) }})
 		bar.done()
 		if err != nil {
@@ -83,15 +75,13 @@ func runSimulate(ctx context.Context, args []string, getenv func(string) string,
 		rows = append(rows, got...)
 	}
 	if cfg.JSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return printJSON(c.stdout, rows)
 	}
 	source := "drawn from the incident model"
 	if d.FromHistory {
 		source = "from the stored history"
 	}
-	fmt.Fprintf(stdout, "simulation of %s: %d street incidents (%s), %d units, seed %d\n\n", date, len(d.Incidents), source, len(d.City.Units), seed)
-	sim.WriteTable(stdout, rows)
+	fmt.Fprintf(c.stdout, "simulation of %s: %d street incidents (%s), %d units, seed %d\n\n", date, len(d.Incidents), source, len(d.City.Units), seed)
+	sim.WriteTable(c.stdout, rows)
 	return nil
 }

@@ -1,26 +1,26 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"runtime/debug"
 	"strings"
 )
 
 // runVersion prints what the Go toolchain recorded in the binary: module
 // version, VCS revision and commit time, Go version.
-func runVersion(args []string, stdout io.Writer) error {
-	fs := flagSet("version", "Prints the module version, the VCS revision and commit time, and the Go version\n"+
-		"this binary was built from, as the Go toolchain recorded them.", stdout)
-	if err := fs.parse(args); err != nil {
+func runVersion(ctx context.Context, c call) error {
+	fs := c.flags("version", "Prints the module version, the VCS revision and commit time, and the Go version\n"+
+		"this binary was built from, as the Go toolchain recorded them.")
+	if err := fs.parse(c.args); err != nil {
 		return err
 	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		fmt.Fprintln(stdout, "zhufang: no build information (not built as a Go module)")
+		fmt.Fprintln(c.stdout, "zhufang: no build information (not built as a Go module)")
 		return nil
 	}
-	fmt.Fprint(stdout, versionText(bi))
+	fmt.Fprint(c.stdout, versionText(bi))
 	return nil
 }
 
