@@ -458,23 +458,35 @@ func (s *Server) liveUnits(r *http.Request) ([]*zhufang.LiveUnit, error) {
 	return out, nil
 }
 
-// boardRowFragment renders one board row, for the live board to replace
-// after an event; 404 when it is gone from the user's board.
-func (s *Server) boardRowFragment(w http.ResponseWriter, r *http.Request) error {
+// openIncident reads the incident the path names, for a fragment of the
+// live pages: ENOTFOUND when it has ended, as when it is not on the user's
+// ground (the store answers as if it did not exist), so the script removes
+// it.
+func (s *Server) openIncident(r *http.Request) (*cityRef, *zhufang.Incident, error) {
 	id, err := pathID(r)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	c, err := s.city(r.Context())
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	inc, err := s.Incidents.FindIncidentByID(r.Context(), id)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if inc.State.Terminal() {
-		return zhufang.Errorf(zhufang.ENOTFOUND, "incident %d has ended", id)
+		return nil, nil, zhufang.Errorf(zhufang.ENOTFOUND, "incident %d has ended", id)
+	}
+	return c, inc, nil
+}
+
+// boardRowFragment renders one board row, for the live board to replace
+// after an event; 404 when it is gone from the user's board.
+func (s *Server) boardRowFragment(w http.ResponseWriter, r *http.Request) error {
+	c, inc, err := s.openIncident(r)
+	if err != nil {
+		return err
 	}
 	row, err := s.boardRowOf(r, c, inc)
 	if err != nil {

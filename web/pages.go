@@ -401,20 +401,9 @@ func (s *Server) mapView(w http.ResponseWriter, r *http.Request) error {
 // ground (the store answers as if it did not exist), is a 404, and the
 // script removes its marker.
 func (s *Server) mapIncidentFragment(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	c, inc, err := s.openIncident(r)
 	if err != nil {
 		return err
-	}
-	c, err := s.city(r.Context())
-	if err != nil {
-		return err
-	}
-	inc, err := s.Incidents.FindIncidentByID(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	if inc.State.Terminal() {
-		return zhufang.Errorf(zhufang.ENOTFOUND, "incident %d has ended", id)
 	}
 	p := s.newPage(r, "", "", s.mapIncidentOf(langOf(r), c, inc))
 	return s.render(w, p.Lang, "map-marker", p)
