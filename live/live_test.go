@@ -18,6 +18,7 @@ import (
 	"zhufang/locate"
 	"zhufang/sqlstore"
 	"zhufang/sqlstore/sqltest"
+	"zhufang/zhufangtest"
 )
 
 func TestMain(m *testing.M) {
@@ -65,7 +66,7 @@ func newLiveCity(t *testing.T, crews bool) *liveCity {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cats := sqltest.Categories(t)
+	cats := zhufangtest.Categories(t)
 	model, _, err := demo.LoadModel(ctx, db, cats)
 	if err != nil {
 		t.Fatal(err)
