@@ -67,7 +67,7 @@ func TestNewerSchemaIsRefusedAndUntouched(t *testing.T) {
 				t.Fatal(err)
 			}
 			db.Close()
-			raw := rawOpen(t, engine, dsn)
+			raw := sqltest.Raw(t, dsn)
 			if _, err := raw.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')`); err != nil {
 				t.Fatal(err)
 			}
@@ -88,24 +88,6 @@ func TestNewerSchemaIsRefusedAndUntouched(t *testing.T) {
 	}
 }
 
-// rawOpen opens dsn with the bare driver, as another program would.
-func rawOpen(t *testing.T, engine sqlstore.Engine, dsn string) *sql.DB {
-	t.Helper()
-	driver := "sqlite"
-	if engine == sqlstore.Postgres {
-		driver = "pgx"
-	} else {
-		// Wait for zhufang's own writers (the outbox relay) as another
-		// program would, instead of failing at once with SQLITE_BUSY.
-		dsn += "?_pragma=busy_timeout(5000)"
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
 // snapshot describes a database's content well enough to see a change: the
 // file's bytes for SQLite, the schema's tables and migration rows for
 // PostgreSQL.
@@ -123,7 +105,7 @@ func snapshot(t *testing.T, engine sqlstore.Engine, dsn string) string {
 		}
 		return string(b) + strings.Join(names, ",")
 	}
-	db := rawOpen(t, engine, dsn)
+	db := sqltest.Raw(t, dsn)
 	defer db.Close()
 	var s string
 	err := db.QueryRow(`SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&s)
@@ -171,7 +153,7 @@ func TestAnotherProgramsDatabaseIsRefusedAndUntouched(t *testing.T) {
 		t.Run(string(engine), func(t *testing.T) {
 			t.Parallel()
 			dsn := sqltest.DSN(t, engine)
-			other := rawOpen(t, engine, dsn)
+			other := sqltest.Raw(t, dsn)
 			if _, err := other.Exec(`CREATE TABLE notes (body TEXT)`); err != nil {
 				t.Fatal(err)
 			}
@@ -195,7 +177,7 @@ func TestAnotherProgramsDatabaseIsRefusedAndUntouched(t *testing.T) {
 				}
 				return
 			}
-			raw := rawOpen(t, engine, dsn)
+			raw := sqltest.Raw(t, dsn)
 			defer raw.Close()
 			var n int
 			raw.QueryRow(`SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&n)

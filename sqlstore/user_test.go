@@ -58,19 +58,7 @@ func createUser(t *testing.T, db *sqlstore.DB, username string, role zhufang.Rol
 // on either engine.
 func rawExec(t *testing.T, raw *sql.DB, engine sqlstore.Engine, q string, args ...any) {
 	t.Helper()
-	if engine == sqlstore.Postgres {
-		var b strings.Builder
-		n := 0
-		for _, r := range q {
-			if r == '?' {
-				n++
-				fmt.Fprintf(&b, "$%d", n)
-				continue
-			}
-			b.WriteRune(r)
-		}
-		q = b.String()
-	}
+	q = sqltest.Rebind(engine, q)
 	if _, err := raw.Exec(q, args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -561,7 +549,7 @@ func TestSessions(t *testing.T) {
 			})
 
 			t.Run("tokens and passwords are not stored in clear", func(t *testing.T) {
-				raw := rawOpen(t, engine, dsn)
+				raw := sqltest.Raw(t, dsn)
 				defer raw.Close()
 				rows, err := raw.Query(`SELECT token_hash, CAST(user_id AS TEXT), csrf, address, CAST(created_at AS TEXT), CAST(seen_at AS TEXT) FROM sessions`)
 				if err != nil {

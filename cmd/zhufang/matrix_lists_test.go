@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,7 +14,9 @@ import (
 	"testing"
 
 	"time"
+
 	"zhufang"
+	"zhufang/sqlstore/sqltest"
 )
 
 // checkLists: every list and search, by every principal; the answer must
@@ -341,10 +342,7 @@ func (w *matrixWorld) checkEvents(t *testing.T) {
 // a console can replay only then.
 func (w *matrixWorld) waitPublished(t *testing.T) {
 	t.Helper()
-	db, err := sql.Open("sqlite", w.dsn+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := sqltest.Raw(t, w.dsn)
 	defer db.Close()
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		var n int
