@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"zhufang"
 	"zhufang/sqlstore"
 	"zhufang/sqlstore/sqltest"
+	"zhufang/zhufangtest"
 )
 
 func wantCode(t *testing.T, err error, code, contains string) {
@@ -239,24 +239,11 @@ func TestUnreachablePostgres(t *testing.T) {
 		}
 	})
 	t.Run("silent", func(t *testing.T) {
-		// A server that accepts connections and never answers: only the
-		// connect timeout ends the wait.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				defer c.Close()
-			}
-		}()
+		// A server that never answers: only the connect timeout ends the
+		// wait.
+		silent := zhufangtest.SilentServer(t)
 		start := time.Now()
-		_, err = sqlstore.Open(context.Background(), "postgres://u@"+ln.Addr().String()+"/db?sslmode=disable",
+		_, err := sqlstore.Open(context.Background(), "postgres://u@"+silent+"/db?sslmode=disable",
 			sqlstore.Options{ConnectTimeout: 700 * time.Millisecond})
 		wantCode(t, err, zhufang.EUNAVAILABLE, "within 700ms")
 		if took := time.Since(start); took > 3*time.Second {
