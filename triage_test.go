@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"zhufang"
-	"zhufang/data"
+	"zhufang/zhufangtest"
 )
 
 // noon and midnight are local (UTC+8) times.
@@ -78,15 +78,7 @@ func TestTriageTimeAndPlace(t *testing.T) {
 }
 
 func TestEveryCategoryGetsALane(t *testing.T) {
-	f, err := data.FS.Open("codes/incident_categories.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cats, err := zhufang.ParseCategories(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cats := zhufangtest.Categories(t)
 	tr := zhufang.DefaultTriage()
 	lanes := map[zhufang.Lane]int{}
 	for _, c := range cats.All() {

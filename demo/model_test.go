@@ -11,12 +11,12 @@ import (
 	"zhufang"
 	"zhufang/data"
 	"zhufang/tiling"
+	"zhufang/zhufangtest"
 )
 
 var testCity struct {
 	once sync.Once
 	city *zhufang.City
-	cats *zhufang.Categories
 	err  error
 }
 
@@ -25,21 +25,11 @@ func cityAndCategories(t *testing.T) (*zhufang.City, *zhufang.Categories) {
 	t.Helper()
 	testCity.once.Do(func() {
 		testCity.city, testCity.err = Build(Options{Seed: 1, Data: data.FS, Cells: tiling.Cells})
-		if testCity.err != nil {
-			return
-		}
-		f, err := data.FS.Open("codes/incident_categories.csv")
-		if err != nil {
-			testCity.err = err
-			return
-		}
-		defer f.Close()
-		testCity.cats, testCity.err = zhufang.ParseCategories(f)
 	})
 	if testCity.err != nil {
 		t.Fatal(testCity.err)
 	}
-	return testCity.city, testCity.cats
+	return testCity.city, zhufangtest.Categories(t)
 }
 
 var anchor = time.Date(2026, 3, 1, 0, 0, 0, 0, zhufang.ChinaTime)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"zhufang"
+	"zhufang/zhufangtest"
 )
 
 // fill puts n random units into ix and m: random kinds, statuses and
@@ -118,7 +119,7 @@ func TestNearestEdges(t *testing.T) {
 }
 
 func TestUpdateNewestWins(t *testing.T) {
-	clock := &fakeClock{t: t0}
+	clock := zhufangtest.NewClock(t0)
 	ix := newIndex(t, IndexOptions{Clock: clock})
 	if err := ix.Put(mkUnit(1, zhufang.UnitPatrolCar, 1, zhufang.UnitAvailable)); err != nil {
 		t.Fatal(err)
@@ -190,7 +191,7 @@ func TestUpdateNewestWins(t *testing.T) {
 }
 
 func TestStale(t *testing.T) {
-	clock := &fakeClock{t: t0}
+	clock := zhufangtest.NewClock(t0)
 	ix := newIndex(t, IndexOptions{Clock: clock, StaleAfter: 2 * time.Minute})
 	p := zhufang.Point{Lon: 111.6, Lat: 26.4}
 	if err := ix.Put(mkUnit(1, zhufang.UnitPatrolCar, 1, zhufang.UnitAvailable)); err != nil {

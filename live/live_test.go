@@ -1,7 +1,6 @@
 package live
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"zhufang/locate"
 	"zhufang/sqlstore"
 	"zhufang/sqlstore/sqltest"
+	"zhufang/zhufangtest"
 )
 
 func TestMain(m *testing.M) {
@@ -31,25 +31,7 @@ func TestMain(m *testing.M) {
 type liveCity struct {
 	deps Deps
 	db   *sqlstore.DB
-	logs *syncBuffer
-}
-
-// syncBuffer is a log buffer safe for the living city and the test at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs *zhufangtest.Buffer // written by the living city, read by the test
 }
 
 func newLiveCity(t *testing.T, crews bool) *liveCity {
@@ -65,12 +47,12 @@ func newLiveCity(t *testing.T, crews bool) *liveCity {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cats := sqltest.Categories(t)
+	cats := zhufangtest.Categories(t)
 	model, _, err := demo.LoadModel(ctx, db, cats)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &zhufangtest.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	bus := inmem.NewBus(256)
 	rctx, stop := context.WithCancel(ctx)

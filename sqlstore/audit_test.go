@@ -200,7 +200,7 @@ func TestAuditTamper(t *testing.T) {
 					if b, n, err := db.VerifyAudit(ctx); b != nil || n != rows || err != nil {
 						t.Fatalf("before tampering: %+v, %d, %v", b, n, err)
 					}
-					raw := rawOpen(t, engine, dsn)
+					raw := sqltest.Raw(t, dsn)
 					defer raw.Close()
 					tc.tamper(t, db, raw, engine)
 					b, n, err := db.VerifyAudit(ctx)

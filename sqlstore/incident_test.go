@@ -314,7 +314,7 @@ func TestEventsOnlyAfterCommit(t *testing.T) {
 			relay := db.StartRelay(rctx, bus, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			defer func() { cancel(); <-relay.Done() }()
 
-			other := rawOpen(t, engine, dsn)
+			other := sqltest.Raw(t, dsn)
 			defer other.Close()
 			insert := `INSERT INTO outbox (topic, payload, created_at) VALUES ('test.held', '{}', '2026-11-29T00:00:00Z')`
 			for _, commit := range []bool{false, true} {

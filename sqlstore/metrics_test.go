@@ -86,7 +86,7 @@ func TestOutboxLag(t *testing.T) {
 			}
 			// The oldest row of all is published: it must not count, nor
 			// give the oldest time.
-			raw := rawOpen(t, engine, dsn)
+			raw := sqltest.Raw(t, dsn)
 			defer raw.Close()
 			rawExec(t, raw, engine, `INSERT INTO outbox (topic, payload, created_at, published_at) VALUES
 				('test.done', '{}', '2026-03-01T07:00:00.000000Z', '2026-03-01T07:00:01.000000Z'),

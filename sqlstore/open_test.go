@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"zhufang"
 	"zhufang/sqlstore"
 	"zhufang/sqlstore/sqltest"
+	"zhufang/zhufangtest"
 )
 
 func wantCode(t *testing.T, err error, code, contains string) {
@@ -67,7 +67,7 @@ func TestNewerSchemaIsRefusedAndUntouched(t *testing.T) {
 				t.Fatal(err)
 			}
 			db.Close()
-			raw := rawOpen(t, engine, dsn)
+			raw := sqltest.Raw(t, dsn)
 			if _, err := raw.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')`); err != nil {
 				t.Fatal(err)
 			}
@@ -88,24 +88,6 @@ func TestNewerSchemaIsRefusedAndUntouched(t *testing.T) {
 	}
 }
 
-// rawOpen opens dsn with the bare driver, as another program would.
-func rawOpen(t *testing.T, engine sqlstore.Engine, dsn string) *sql.DB {
-	t.Helper()
-	driver := "sqlite"
-	if engine == sqlstore.Postgres {
-		driver = "pgx"
-	} else {
-		// Wait for zhufang's own writers (the outbox relay) as another
-		// program would, instead of failing at once with SQLITE_BUSY.
-		dsn += "?_pragma=busy_timeout(5000)"
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
 // snapshot describes a database's content well enough to see a change: the
 // file's bytes for SQLite, the schema's tables and migration rows for
 // PostgreSQL.
@@ -123,7 +105,7 @@ func snapshot(t *testing.T, engine sqlstore.Engine, dsn string) string {
 		}
 		return string(b) + strings.Join(names, ",")
 	}
-	db := rawOpen(t, engine, dsn)
+	db := sqltest.Raw(t, dsn)
 	defer db.Close()
 	var s string
 	err := db.QueryRow(`SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&s)
@@ -171,7 +153,7 @@ func TestAnotherProgramsDatabaseIsRefusedAndUntouched(t *testing.T) {
 		t.Run(string(engine), func(t *testing.T) {
 			t.Parallel()
 			dsn := sqltest.DSN(t, engine)
-			other := rawOpen(t, engine, dsn)
+			other := sqltest.Raw(t, dsn)
 			if _, err := other.Exec(`CREATE TABLE notes (body TEXT)`); err != nil {
 				t.Fatal(err)
 			}
@@ -195,7 +177,7 @@ func TestAnotherProgramsDatabaseIsRefusedAndUntouched(t *testing.T) {
 				}
 				return
 			}
-			raw := rawOpen(t, engine, dsn)
+			raw := sqltest.Raw(t, dsn)
 			defer raw.Close()
 			var n int
 			raw.QueryRow(`SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&n)
@@ -257,24 +239,11 @@ func TestUnreachablePostgres(t *testing.T) {
 		}
 	})
 	t.Run("silent", func(t *testing.T) {
-		// A server that accepts connections and never answers: only the
-		// connect timeout ends the wait.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				defer c.Close()
-			}
-		}()
+		// A server that never answers: only the connect timeout ends the
+		// wait.
+		silent := zhufangtest.SilentServer(t)
 		start := time.Now()
-		_, err = sqlstore.Open(context.Background(), "postgres://u@"+ln.Addr().String()+"/db?sslmode=disable",
+		_, err := sqlstore.Open(context.Background(), "postgres://u@"+silent+"/db?sslmode=disable",
 			sqlstore.Options{ConnectTimeout: 700 * time.Millisecond})
 		wantCode(t, err, zhufang.EUNAVAILABLE, "within 700ms")
 		if took := time.Since(start); took > 3*time.Second {

@@ -14,39 +14,16 @@ import (
 	"zhufang"
 	"zhufang/sqlstore"
 	"zhufang/sqlstore/sqltest"
+	"zhufang/zhufangtest"
 )
 
-// stepClock is a clock the test moves by hand, so that throttling and
-// session lifetimes are tested without sleeping.
-type stepClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newStepClock() *stepClock {
-	return &stepClock{now: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
-}
-
-// Now returns the clock's current time.
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock on by d.
-func (c *stepClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// clockDB opens a new migrated database on a clock the test moves, holding
+// clockDB opens a new migrated database on a clock the test moves (so that
+// throttling and session lifetimes are tested without sleeping), holding
 // city when it is not nil, and returns its address for raw access.
-func clockDB(t *testing.T, engine sqlstore.Engine, city *zhufang.City) (*sqlstore.DB, *stepClock, string) {
+func clockDB(t *testing.T, engine sqlstore.Engine, city *zhufang.City) (*sqlstore.DB, *zhufangtest.Clock, string) {
 	t.Helper()
 	ctx := context.Background()
-	clock := newStepClock()
+	clock := zhufangtest.NewClock(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC))
 	dsn := sqltest.DSN(t, engine)
 	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Clock: clock})
 	if err != nil {
@@ -81,19 +58,7 @@ func createUser(t *testing.T, db *sqlstore.DB, username string, role zhufang.Rol
 // on either engine.
 func rawExec(t *testing.T, raw *sql.DB, engine sqlstore.Engine, q string, args ...any) {
 	t.Helper()
-	if engine == sqlstore.Postgres {
-		var b strings.Builder
-		n := 0
-		for _, r := range q {
-			if r == '?' {
-				n++
-				fmt.Fprintf(&b, "$%d", n)
-				continue
-			}
-			b.WriteRune(r)
-		}
-		q = b.String()
-	}
+	q = sqltest.Rebind(engine, q)
 	if _, err := raw.Exec(q, args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -584,7 +549,7 @@ func TestSessions(t *testing.T) {
 			})
 
 			t.Run("tokens and passwords are not stored in clear", func(t *testing.T) {
-				raw := rawOpen(t, engine, dsn)
+				raw := sqltest.Raw(t, dsn)
 				defer raw.Close()
 				rows, err := raw.Query(`SELECT token_hash, CAST(user_id AS TEXT), csrf, address, CAST(created_at AS TEXT), CAST(seen_at AS TEXT) FROM sessions`)
 				if err != nil {

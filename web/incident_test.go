@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"zhufang"
-	"zhufang/data"
 	"zhufang/web"
+	"zhufang/zhufangtest"
 )
 
 // memIncidents keeps created incidents in memory for handler tests.
@@ -32,15 +32,7 @@ var now = time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC)
 
 func incidentServer(t testing.TB) (http.Handler, *memIncidents) {
 	t.Helper()
-	f, err := data.FS.Open("codes/incident_categories.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cats, err := zhufang.ParseCategories(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cats := zhufangtest.Categories(t)
 	mem := &memIncidents{}
 	s := &web.Server{Org: fakeOrg{}, Locator: squareLocator{}, Incidents: mem, Users: fakeUsers{},
 		Intake: &zhufang.Intake{Categories: cats, Locator: squareLocator{}, Triage: zhufang.DefaultTriage(),

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"zhufang"
 	"zhufang/web"
+	"zhufang/zhufangtest"
 )
 
 // fakePosture plans the same hour every time: two counties, the first
@@ -114,15 +114,7 @@ const (
 
 func liveServer(t *testing.T, posture zhufang.PostureService) http.Handler {
 	t.Helper()
-	f, err := os.Open("../../shared/data/codes/incident_categories.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cats, err := zhufang.ParseCategories(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cats := zhufangtest.Categories(t)
 	core := zhufang.DefaultZoneProfiles()[zhufang.ZoneUrbanCore]
 	inc := func(id, community, station, bureau int64, state zhufang.IncidentState, ago time.Duration, lane zhufang.Lane) *zhufang.Incident {
 		at := now.Add(-ago)

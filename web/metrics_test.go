@@ -21,6 +21,7 @@ import (
 
 	"zhufang"
 	"zhufang/web"
+	"zhufang/zhufangtest"
 )
 
 // metricsServer is a server with metrics, device positions and the fake
@@ -244,24 +245,6 @@ func TestMetricsAccess(t *testing.T) {
 	})
 }
 
-// stepClock is a clock the test moves by hand.
-type stepClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *stepClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // fakeDatabase answers the scrape's database reads and counts them.
 type fakeDatabase struct {
 	mu    sync.Mutex
@@ -299,7 +282,7 @@ func (f *fakeDatabase) count() int {
 // hung database is waited out on the bubble's clock.
 func TestMetricsState(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		clock := &stepClock{t: now}
+		clock := zhufangtest.NewClock(now)
 		db := &fakeDatabase{state: web.DatabaseState{
 			Incidents: []zhufang.IncidentCount{
 				{State: zhufang.StateReceived, Lane: zhufang.LaneStreet, N: 4},
@@ -344,7 +327,7 @@ func TestMetricsState(t *testing.T) {
 		// outbox's age moves on with the clock, and the live gauges are live.
 		db.set(func(f *fakeDatabase) { f.state.OutboxUnpublished = 50 })
 		nats = false
-		clock.advance(9 * time.Second)
+		clock.Advance(9 * time.Second)
 		want["zhufang_outbox_oldest_unpublished_seconds"][""] = 99
 		want["zhufang_nats_up"][""] = 0
 		if diff := cmp.Diff(want, gauges(scrape(t, h))); diff != "" {
@@ -354,7 +337,7 @@ func TestMetricsState(t *testing.T) {
 			t.Fatalf("%d database reads for two scrapes 9 s apart, want 1", n)
 		}
 
-		clock.advance(time.Second)
+		clock.Advance(time.Second)
 		scrape(t, h)
 		if n := db.count(); n != 2 {
 			t.Fatalf("%d database reads after 10 s, want 2", n)
@@ -363,7 +346,7 @@ func TestMetricsState(t *testing.T) {
 		// A database that fails leaves only zhufang_database_up 0: no stale
 		// counts.
 		db.set(func(f *fakeDatabase) { f.err = errors.New("connection refused") })
-		clock.advance(10 * time.Second)
+		clock.Advance(10 * time.Second)
 		got := gauges(scrape(t, h))
 		if diff := cmp.Diff(map[string]float64{"": 0}, got["zhufang_database_up"]); diff != "" || got["zhufang_incidents"] != nil || got["zhufang_outbox_unpublished"] != nil {
 			t.Fatalf("with the database failing: %v", got)
@@ -372,7 +355,7 @@ func TestMetricsState(t *testing.T) {
 		// One that does not answer at all is given 2 s; the scrape then says
 		// it is down, and the next scrapes within 10 s do not wait again.
 		db.set(func(f *fakeDatabase) { f.err, f.hang = nil, true })
-		clock.advance(10 * time.Second)
+		clock.Advance(10 * time.Second)
 		start := time.Now()
 		got = gauges(scrape(t, h))
 		if d := time.Since(start); d != 2*time.Second {

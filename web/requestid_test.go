@@ -21,6 +21,7 @@ import (
 	"zhufang"
 	"zhufang/inmem"
 	"zhufang/web"
+	"zhufang/zhufangtest"
 )
 
 var newID = regexp.MustCompile(`^[0-9a-f]{16}$`)
@@ -107,25 +108,11 @@ func FuzzRequestID(f *testing.F) {
 	})
 }
 
-// lockedBuffer is a log destination the test reads while handlers write.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-// records returns the JSON log records written so far.
-func (b *lockedBuffer) records(t *testing.T) []map[string]any {
+// records returns the JSON log records written to logs so far.
+func records(t *testing.T, logs *zhufangtest.Buffer) []map[string]any {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(b.b.Bytes()))
+	sc := bufio.NewScanner(strings.NewReader(logs.String()))
 	for sc.Scan() {
 		var m map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
@@ -151,7 +138,7 @@ func (o *ctxOrg) OrgSummary(ctx context.Context) (*zhufang.OrgSummary, error) {
 }
 
 func TestRequestIDInLogs(t *testing.T) {
-	var logs lockedBuffer
+	var logs zhufangtest.Buffer
 	org := &ctxOrg{}
 	s := &web.Server{Org: org, Locator: squareLocator{}, Users: fakeUsers{},
 		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
@@ -165,7 +152,7 @@ func TestRequestIDInLogs(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), req)
 
 	var failed, finished map[string]any
-	for _, r := range logs.records(t) {
+	for _, r := range records(t, &logs) {
 		switch r["msg"] {
 		case "request failed":
 			failed = r

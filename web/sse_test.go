@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"zhufang"
 	"zhufang/inmem"
 	"zhufang/web"
+	"zhufang/zhufangtest"
 )
 
 // The hub passes each event to the consoles whose ground it is on, from
@@ -85,26 +85,10 @@ func (hubFleet) Units(stationID int64) []zhufang.LiveUnit {
 	}
 }
 
-// frame is one server-sent event as a console reads it.
-type frame struct{ name, data string }
-
-func readFrames(t *testing.T, body io.Reader, out chan<- frame) {
-	sc := bufio.NewScanner(body)
-	var f frame
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
-			if f.name != "" {
-				out <- f
-			}
-			f = frame{}
-		case strings.HasPrefix(line, "event: "):
-			f.name = line[len("event: "):]
-		case strings.HasPrefix(line, "data: "):
-			f.data = line[len("data: "):]
-		}
-	}
+// readFrames passes a console's server-sent events to out and closes it
+// when the stream ends.
+func readFrames(body io.Reader, out chan<- zhufangtest.SSEEvent) {
+	zhufangtest.ReadSSE(body, func(e zhufangtest.SSEEvent) { out <- e })
 	close(out)
 }
 
@@ -132,7 +116,7 @@ func TestHubScopesEventsWithoutReadingTheStore(t *testing.T) {
 	defer ts.Close()
 	defer srv.CloseStreams()
 
-	streams := map[string]chan frame{}
+	streams := map[string]chan zhufangtest.SSEEvent{}
 	for token := range users {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+"/events", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -144,8 +128,8 @@ func TestHubScopesEventsWithoutReadingTheStore(t *testing.T) {
 			t.Fatalf("%s: GET /events %d", token, res.StatusCode)
 		}
 		defer res.Body.Close()
-		streams[token] = make(chan frame, 64)
-		go readFrames(t, res.Body, streams[token])
+		streams[token] = make(chan zhufangtest.SSEEvent, 64)
+		go readFrames(res.Body, streams[token])
 	}
 	waitFor(t, func() bool { return srv.Clients() == len(users) })
 
@@ -212,7 +196,7 @@ const endMarker = 1000
 // collect reads a console's frames up to its markers' end, each as a
 // short line: topic, incident, unit, status or stage; positions as their
 // units.
-func collect(t *testing.T, ch <-chan frame, markers int) []string {
+func collect(t *testing.T, ch <-chan zhufangtest.SSEEvent, markers int) []string {
 	t.Helper()
 	var out []string
 	timeout := time.After(5 * time.Second)
@@ -222,9 +206,9 @@ func collect(t *testing.T, ch <-chan frame, markers int) []string {
 			if !ok {
 				t.Fatal("stream ended")
 			}
-			if f.name == "positions" {
+			if f.Name == "positions" {
 				var ps [][3]float64
-				if err := json.Unmarshal([]byte(f.data), &ps); err != nil {
+				if err := json.Unmarshal([]byte(f.Data), &ps); err != nil {
 					t.Fatal(err)
 				}
 				var ids []string
@@ -242,7 +226,7 @@ func collect(t *testing.T, ch <-chan frame, markers int) []string {
 				Status     string `json:"status"`
 				Stage      string `json:"stage"`
 			}
-			if err := json.Unmarshal([]byte(f.data), &m); err != nil {
+			if err := json.Unmarshal([]byte(f.Data), &m); err != nil {
 				t.Fatal(err)
 			}
 			if m.IncidentID >= endMarker {

@@ -1,5 +1,8 @@
-// Package zhufangtest holds what the tests of several packages share. It
-// uses only the standard library and testing.
+// Package zhufangtest holds the test doubles and fixtures the tests of
+// several packages share, each written once. It imports only the standard
+// library, the root package and its embedded data (package data), so that
+// the internal tests of any other package can use it; the database helpers
+// are in sqlstore/sqltest.
 package zhufangtest
 
 import (

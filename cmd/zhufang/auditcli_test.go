@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -64,42 +63,6 @@ func secAuditTrail(t *testing.T, dsn string) {
 	}
 }
 
-// secAuditRaw opens a database beside zhufang, as someone holding its
-// password would.
-func secAuditRaw(t *testing.T, engine sqlstore.Engine, dsn string) *sql.DB {
-	t.Helper()
-	driver := "sqlite"
-	if engine == sqlstore.Postgres {
-		driver = "pgx"
-	} else {
-		dsn += "?_pragma=busy_timeout(5000)"
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-// secRebind writes ? placeholders as PostgreSQL's $n.
-func secRebind(engine sqlstore.Engine, q string) string {
-	if engine != sqlstore.Postgres {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
 // secSchema is the schema a sqltest PostgreSQL DSN works in.
 func secSchema(t *testing.T, dsn string) string {
 	t.Helper()
@@ -138,7 +101,7 @@ func secAuditCopier(t *testing.T, engine sqlstore.Engine, dsn string) func(t *te
 	if _, err := secCLI(t, "migrate", "--db", cp); err != nil {
 		t.Fatal(err)
 	}
-	raw := secAuditRaw(t, engine, cp)
+	raw := sqltest.Raw(t, cp)
 	return func(t *testing.T) string {
 		t.Helper()
 		if _, err := raw.Exec(`DELETE FROM audit_log`); err != nil {
@@ -154,7 +117,7 @@ func secAuditCopier(t *testing.T, engine sqlstore.Engine, dsn string) func(t *te
 // secAuditExec runs one tampering statement and checks it hit one row or more.
 func secAuditExec(t *testing.T, engine sqlstore.Engine, raw *sql.DB, q string, args ...any) {
 	t.Helper()
-	res, err := raw.Exec(secRebind(engine, q), args...)
+	res, err := raw.Exec(sqltest.Rebind(engine, q), args...)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -176,7 +139,7 @@ func secAuditSwap(t *testing.T, engine sqlstore.Engine, raw *sql.DB, a, b int64)
 		for i := range vals {
 			ptrs[i] = &vals[i]
 		}
-		if err := raw.QueryRow(secRebind(engine, `SELECT `+secAuditColumns+` FROM audit_log WHERE id = ?`), id).Scan(ptrs...); err != nil {
+		if err := raw.QueryRow(sqltest.Rebind(engine, `SELECT `+secAuditColumns+` FROM audit_log WHERE id = ?`), id).Scan(ptrs...); err != nil {
 			t.Fatalf("read row %d: %v", id, err)
 		}
 		return vals
@@ -198,7 +161,7 @@ func TestAuditCLI(t *testing.T) {
 			ctx := context.Background()
 			dsn := sqltest.DSN(t, engine)
 			secAuditTrail(t, dsn)
-			raw := secAuditRaw(t, engine, dsn)
+			raw := sqltest.Raw(t, dsn)
 			var rows, last int64
 			if err := raw.QueryRow(`SELECT count(*), max(id) FROM audit_log`).Scan(&rows, &last); err != nil {
 				t.Fatal(err)
@@ -215,7 +178,7 @@ func TestAuditCLI(t *testing.T) {
 			// Rows in the middle of the trail, by what they record.
 			idOf := func(action string) int64 {
 				var id int64
-				if err := raw.QueryRow(secRebind(engine, `SELECT min(id) FROM audit_log WHERE action = ?`), action).Scan(&id); err != nil {
+				if err := raw.QueryRow(sqltest.Rebind(engine, `SELECT min(id) FROM audit_log WHERE action = ?`), action).Scan(&id); err != nil {
 					t.Fatalf("no %s row: %v", action, err)
 				}
 				if id <= 1 || id >= last {
@@ -240,7 +203,7 @@ func TestAuditCLI(t *testing.T) {
 				}, signIn, "modified"},
 				{"a row's time moved by a second", func(t *testing.T, raw *sql.DB, _ string) {
 					var at any
-					if err := raw.QueryRow(secRebind(engine, `SELECT at FROM audit_log WHERE id = ?`), created).Scan(&at); err != nil {
+					if err := raw.QueryRow(sqltest.Rebind(engine, `SELECT at FROM audit_log WHERE id = ?`), created).Scan(&at); err != nil {
 						t.Fatal(err)
 					}
 					switch v := at.(type) {
@@ -295,10 +258,10 @@ func TestAuditCLI(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					cp := copyOf(t)
-					craw := secAuditRaw(t, engine, cp)
+					craw := sqltest.Raw(t, cp)
 					tt.tamper(t, craw, cp)
 					var before int64
-					if err := craw.QueryRow(secRebind(engine, `SELECT count(*) FROM audit_log WHERE id < ?`), tt.row).Scan(&before); err != nil {
+					if err := craw.QueryRow(sqltest.Rebind(engine, `SELECT count(*) FROM audit_log WHERE id < ?`), tt.row).Scan(&before); err != nil {
 						t.Fatal(err)
 					}
 					out, err := secCLI(t, "audit", "verify", "--db", cp)
@@ -316,7 +279,7 @@ func TestAuditCLI(t *testing.T) {
 			// output, the error on standard error.
 			t.Run("exit status", func(t *testing.T) {
 				cp := copyOf(t)
-				secAuditExec(t, engine, secAuditRaw(t, engine, cp), `DELETE FROM audit_log WHERE id = ?`, created)
+				secAuditExec(t, engine, sqltest.Raw(t, cp), `DELETE FROM audit_log WHERE id = ?`, created)
 				code, stdout, stderr, _ := runMain(t, "audit", "verify", "--db", cp)
 				if code != 1 || !strings.Contains(stdout, fmt.Sprintf("BROKEN at row %d ", created+1)) || !strings.Contains(stderr, "audit chain is broken") {
 					t.Errorf("exit %d, stdout %q, stderr %q; want 1, BROKEN at row %d, and the error", code, stdout, stderr, created+1)

@@ -25,6 +25,7 @@ import (
 	"zhufang/sqlstore/sqltest"
 	"zhufang/tiling"
 	"zhufang/web"
+	"zhufang/zhufangtest"
 )
 
 // BenchmarkBoard renders the dispatcher's board with 1,000 open incidents,
@@ -44,11 +45,7 @@ func BenchmarkBoard(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cats, err := data.Categories(data.FS)
-	if err != nil {
-		b.Fatal(err)
-	}
-	intake := &zhufang.Intake{Categories: cats, Locator: idx, Triage: zhufang.DefaultTriage(), Zones: zhufang.DefaultZoneProfiles(),
+	intake := &zhufang.Intake{Categories: zhufangtest.Categories(b), Locator: idx, Triage: zhufang.DefaultTriage(), Zones: zhufang.DefaultZoneProfiles(),
 		Clock: zhufang.SystemClock{}, Store: db}
 	r := rand.New(rand.NewPCG(1, 2))
 	codes := []string{"200100", "209100", "100100", "300100", "500300", "600300"}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -207,31 +206,31 @@ func TestDemoCommand(t *testing.T) {
 					t.Errorf("summary lacks %s: %s", k, out)
 				}
 			}
-			before := dump(t, engine, a)
+			before := dump(t, a)
 			_, err = demo(a, "--seed", "8")
 			if zhufang.ErrorCode(err) != zhufang.ECONFLICT || !strings.Contains(zhufang.ErrorMessage(err), "--force") {
 				t.Fatalf("demo on a filled database: %v, want a refusal naming --force", err)
 			}
-			if dump(t, engine, a) != before {
+			if dump(t, a) != before {
 				t.Fatal("a refused demo changed the database")
 			}
 			if _, err := demo(b, "--seed", "7"); err != nil {
 				t.Fatal(err)
 			}
-			if dump(t, engine, b) != before {
+			if dump(t, b) != before {
 				t.Fatal("two cities built with seed 7 differ")
 			}
 			if _, err := demo(c, "--seed", "8"); err != nil {
 				t.Fatal(err)
 			}
-			other := dump(t, engine, c)
+			other := dump(t, c)
 			if other == before {
 				t.Fatal("seeds 7 and 8 built the same city")
 			}
 			if _, err := demo(a, "--seed", "8", "--force"); err != nil {
 				t.Fatal(err)
 			}
-			if dump(t, engine, a) != other {
+			if dump(t, a) != other {
 				t.Fatal("--force did not replace the city with seed 8's")
 			}
 		})
@@ -240,16 +239,9 @@ func TestDemoCommand(t *testing.T) {
 
 // dump renders every organisation table, creation and update times aside,
 // as text.
-func dump(t *testing.T, engine sqlstore.Engine, dsn string) string {
+func dump(t *testing.T, dsn string) string {
 	t.Helper()
-	driver := "sqlite"
-	if engine == sqlstore.Postgres {
-		driver = "pgx"
-	}
-	db, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := sqltest.Raw(t, dsn)
 	defer db.Close()
 	var b strings.Builder
 	for _, table := range []string{"bureaus", "stations", "sub_units", "police_offices", "communities", "grids",

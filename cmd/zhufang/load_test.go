@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -13,11 +12,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"zhufang/load"
 
 	"github.com/google/go-cmp/cmp"
 
 	"zhufang"
+	"zhufang/load"
+	"zhufang/sqlstore/sqltest"
 )
 
 // TestLoadServer drives an in-process server at a steady rate and checks
@@ -195,7 +195,7 @@ func checkLoadCommand(t *testing.T, base, dsn string, creds load.Creds) {
 	}
 	// The command retires what it made: its dispatchers are disabled and
 	// its devices revoked. The in-process runs above keep theirs.
-	db := loadRawDB(t, dsn)
+	db := sqltest.Raw(t, dsn)
 	var users, all, devices int
 	if err := db.QueryRow(`SELECT count(*), sum(CASE WHEN disabled THEN 0 ELSE 1 END) FROM users WHERE username LIKE 'load-%'`).Scan(&all, &users); err != nil {
 		t.Fatal(err)
@@ -216,7 +216,7 @@ func checkLoadCommand(t *testing.T, base, dsn string, creds load.Creds) {
 func checkLoadLoss(t *testing.T, base, dsn string, creds load.Creds, records []load.Record) {
 	recs := load.MergeRecords(records)
 	gone, cut := recs[3].ID, recs[7].ID
-	db := loadRawDB(t, dsn)
+	db := sqltest.Raw(t, dsn)
 	for _, q := range []string{`DELETE FROM incident_transitions WHERE incident_id = ?`, `DELETE FROM breach_alerts WHERE incident_id = ?`,
 		`DELETE FROM incidents WHERE id = ?`} {
 		if _, err := db.Exec(q, gone); err != nil {
@@ -251,16 +251,6 @@ func checkLoadLoss(t *testing.T, base, dsn string, creds load.Creds, records []l
 	if code != 1 || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, wantErr) {
 		t.Fatalf("load --verify after a loss: exit %d\nstdout: %s\nstderr: %s\nwant exit 1 and %q", code, stdout, stderr, wantErr)
 	}
-}
-
-func loadRawDB(t *testing.T, dsn string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite", dsn+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 // TestLoadCommandLine: the mistakes a person can make calling load, each

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"zhufang/data"
 	"zhufang/sqlstore"
 	"zhufang/sqlstore/sqltest"
+	"zhufang/zhufangtest"
 )
 
 // TestMain lets a test run the real main in a child process, to see its
@@ -58,21 +58,7 @@ func runMain(t *testing.T, args ...string) (code int, stdout, stderr string, too
 
 func TestCommandLine(t *testing.T) {
 	dir := t.TempDir()
-	// A server that accepts connections and never answers.
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() {
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	silent := zhufangtest.SilentServer(t)
 	tests := []struct {
 		name   string
 		args   []string
@@ -102,7 +88,7 @@ func TestCommandLine(t *testing.T) {
 		{"version help", []string{"version", "--help"}, 0, "", "usage: zhufang version"},
 		{"version argument", []string{"version", "now"}, 2, `unexpected argument "now"`, ""},
 		{"refused postgres", []string{"migrate", "--db", "postgres://zhufang:pw@127.0.0.1:1/zhufang"}, 1, "cannot reach PostgreSQL at 127.0.0.1:1/zhufang", ""},
-		{"silent postgres", []string{"migrate", "--db", "postgres://u@" + silent.Addr().String() + "/db?sslmode=disable"}, 1, "cannot reach PostgreSQL", ""},
+		{"silent postgres", []string{"migrate", "--db", "postgres://u@" + silent + "/db?sslmode=disable"}, 1, "cannot reach PostgreSQL", ""},
 		{"not a database", []string{"migrate", "--db", writeFile(t, dir, "notes.txt", "my notes")}, 1, "is not a zhufang database", ""},
 		{"port not a number", []string{"serve", "--addr", "127.0.0.1:abc"}, 2, "port from 0 to 65535", ""},
 		{"port too big", []string{"serve", "--addr", ":99999"}, 2, "port from 0 to 65535", ""},

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,7 +13,10 @@ import (
 	"testing"
 
 	"time"
+
 	"zhufang"
+	"zhufang/sqlstore/sqltest"
+	"zhufang/zhufangtest"
 )
 
 // checkLists: every list and search, by every principal; the answer must
@@ -341,10 +342,7 @@ func (w *matrixWorld) checkEvents(t *testing.T) {
 // a console can replay only then.
 func (w *matrixWorld) waitPublished(t *testing.T) {
 	t.Helper()
-	db, err := sql.Open("sqlite", w.dsn+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := sqltest.Raw(t, w.dsn)
 	defer db.Close()
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		var n int
@@ -380,29 +378,20 @@ func (w *matrixWorld) listen(t *testing.T, p *matrixPrincipal) *matrixStream {
 	go func() {
 		defer close(s.done)
 		defer res.Body.Close()
-		sc := bufio.NewScanner(res.Body)
-		sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
-		event := ""
-		for sc.Scan() {
-			line := sc.Text()
-			data, isData := strings.CutPrefix(line, "data: ")
-			switch {
-			case strings.HasPrefix(line, "event: "):
-				event = strings.TrimPrefix(line, "event: ")
-			case line == "":
-				event = ""
-			case isData && event == "change":
+		zhufangtest.ReadSSE(res.Body, func(e zhufangtest.SSEEvent) {
+			switch e.Name {
+			case "change":
 				var m struct {
 					IncidentID int64 `json:"incident_id"`
 				}
-				if json.Unmarshal([]byte(data), &m) == nil && m.IncidentID != 0 {
+				if json.Unmarshal([]byte(e.Data), &m) == nil && m.IncidentID != 0 {
 					s.mu.Lock()
 					s.incidents[m.IncidentID] = true
 					s.mu.Unlock()
 				}
-			case isData && event == "positions":
+			case "positions":
 				var ps [][3]float64
-				if json.Unmarshal([]byte(data), &ps) == nil {
+				if json.Unmarshal([]byte(e.Data), &ps) == nil {
 					s.mu.Lock()
 					for _, q := range ps {
 						s.units[int64(q[0])] = true
@@ -410,7 +399,7 @@ func (w *matrixWorld) listen(t *testing.T, p *matrixPrincipal) *matrixStream {
 					s.mu.Unlock()
 				}
 			}
-		}
+		})
 	}()
 	return s
 }

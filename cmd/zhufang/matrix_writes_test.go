@@ -1,7 +1,6 @@
 package main
 
 import (
-	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"zhufang"
+	"zhufang/sqlstore/sqltest"
 )
 
 // checkWrites: every write, by every principal, on each ground.
@@ -196,10 +196,7 @@ func (w *matrixWorld) checkGuessing(t *testing.T) {
 			officer = p
 		}
 	}
-	db, err := sql.Open("sqlite", w.dsn+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := sqltest.Raw(t, w.dsn)
 	defer db.Close()
 	truth := func(q string) map[int64]int64 {
 		rows, err := db.Query(q)

@@ -14,19 +14,8 @@ import (
 
 	"zhufang"
 	"zhufang/auth"
+	"zhufang/sqlstore/sqltest"
 )
-
-// secRawDB opens the test's SQLite file beside the server, waiting for the
-// server's writers rather than failing with SQLITE_BUSY.
-func secRawDB(t *testing.T, dsn string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite", dsn+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 // secAgo is a time d ago as zhufang stores times in SQLite.
 func secAgo(d time.Duration) string {
@@ -50,7 +39,7 @@ func secExec(t *testing.T, db *sql.DB, q string, args ...any) {
 // being slept through. Guesses sent at once do not slip past the count. One
 // address cannot try more than 20 sign-ins a minute, whatever the names.
 func secSignInThrottle(t *testing.T, srv *secServer) {
-	raw := secRawDB(t, srv.dsn)
+	raw := sqltest.Raw(t, srv.dsn)
 	for _, u := range []string{"lockee", "target", "known"} {
 		secAddUser(t, srv.dsn, u, zhufang.RoleDispatcher)
 	}
@@ -241,7 +230,7 @@ func secWorks(t *testing.T, srv *secServer, what, token string) {
 // password change and when the user is disabled; a revoked device token and
 // a forged or damaged cookie open nothing.
 func secSessionEnds(t *testing.T, srv *secServer) {
-	raw := secRawDB(t, srv.dsn)
+	raw := sqltest.Raw(t, srv.dsn)
 	users := []string{"idle", "busy", "leaver", "roamer", "bystander", "changer", "gone", "forger"}
 	for _, u := range users {
 		secAddUser(t, srv.dsn, u, zhufang.RoleDispatcher)

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,18 +13,12 @@ import (
 	"zhufang"
 	"zhufang/sqlstore"
 	"zhufang/sqlstore/sqltest"
+	"zhufang/zhufangtest"
 )
-
-// sseEvent is one server-sent event as a console reads it.
-type sseEvent struct {
-	ID   string
-	Name string
-	Data string
-}
 
 // sseStream opens GET /events with a bearer token and, optionally, a
 // Last-Event-ID, and delivers its events on a channel until ctx ends.
-func sseStream(t *testing.T, ctx context.Context, base, token, lastID string) <-chan sseEvent {
+func sseStream(t *testing.T, ctx context.Context, base, token, lastID string) <-chan zhufangtest.SSEEvent {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/events", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -40,34 +32,17 @@ func sseStream(t *testing.T, ctx context.Context, base, token, lastID string) <-
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("GET /events: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
-	out := make(chan sseEvent, 100)
+	out := make(chan zhufangtest.SSEEvent, 100)
 	go func() {
 		defer res.Body.Close()
 		defer close(out)
-		sc := bufio.NewScanner(res.Body)
-		var e sseEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if e.Name != "" {
-					out <- e
-				}
-				e = sseEvent{}
-			case strings.HasPrefix(line, "id: "):
-				e.ID = line[4:]
-			case strings.HasPrefix(line, "event: "):
-				e.Name = line[7:]
-			case strings.HasPrefix(line, "data: "):
-				e.Data = line[6:]
-			}
-		}
+		zhufangtest.ReadSSE(res.Body, func(e zhufangtest.SSEEvent) { out <- e })
 	}()
 	return out
 }
 
 // nextChange waits for the next change event about an incident.
-func nextChange(t *testing.T, ch <-chan sseEvent, wait time.Duration) (sseEvent, int64, bool) {
+func nextChange(t *testing.T, ch <-chan zhufangtest.SSEEvent, wait time.Duration) (zhufangtest.SSEEvent, int64, bool) {
 	t.Helper()
 	deadline := time.After(wait)
 	for {
@@ -85,7 +60,7 @@ func nextChange(t *testing.T, ch <-chan sseEvent, wait time.Duration) (sseEvent,
 			json.Unmarshal([]byte(e.Data), &m)
 			return e, m.IncidentID, true
 		case <-deadline:
-			return sseEvent{}, 0, false
+			return zhufangtest.SSEEvent{}, 0, false
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"zhufang/dispatch"
 	"zhufang/sqlstore"
 	"zhufang/tiling"
+	"zhufang/zhufangtest"
 )
 
 // demoFiles are the demo cities built so far by this test binary, by
@@ -97,17 +98,7 @@ var DemoAnchor = time.Date(2026, 3, 1, 0, 0, 0, 0, zhufang.ChinaTime)
 func Demo(tb testing.TB, days int) string {
 	tb.Helper()
 	return DemoSQLite(tb, demo.Setup{City: demo.Options{Seed: 1, Data: data.FS, Cells: tiling.Cells}, HistoryDays: days,
-		Anchor: DemoAnchor, Categories: Categories(tb), ETA: dispatch.DefaultEstimator().ETA})
-}
-
-// Categories reads the embedded 110 incident category table.
-func Categories(tb testing.TB) *zhufang.Categories {
-	tb.Helper()
-	cats, err := data.Categories(data.FS)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return cats
+		Anchor: DemoAnchor, Categories: zhufangtest.Categories(tb), ETA: dispatch.DefaultEstimator().ETA})
 }
 
 // RemoveDemoFiles removes the demo cities DemoSQLite built.
