@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+	"zhufang/zhufangtest"
 
 	"zhufang"
 )
@@ -15,7 +16,7 @@ import (
 func TestServeDemoAlive(t *testing.T) {
 	dsn := filepath.Join(t.TempDir(), "alive.db")
 	args := []string{"--demo", "--history", "3", "--crews=false", "--db", dsn}
-	if raceDetector {
+	if zhufangtest.Race {
 		// A copy of the template (its history long past) spares the race
 		// detector a build; the posture half needs a recent history.
 		args = append(demoArgs(t, dsn), "--demo", "--crews=false")
@@ -51,7 +52,7 @@ func TestServeDemoAlive(t *testing.T) {
 	if fresh <= len(list.Units)/2 {
 		t.Fatalf("%d of %d units have a live position: the city did not come alive", fresh, len(list.Units))
 	}
-	if raceDetector {
+	if zhufangtest.Race {
 		return
 	}
 	var plan struct {

@@ -155,6 +155,7 @@ func secAuditSwap(t *testing.T, engine sqlstore.Engine, raw *sql.DB, a, b int64)
 // modified, deleted, reordered) it fails, prints BROKEN and names the first
 // row that no longer fits.
 func TestAuditCLI(t *testing.T) {
+	t.Parallel()
 	for _, engine := range sqltest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			t.Parallel()

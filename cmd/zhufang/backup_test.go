@@ -41,6 +41,7 @@ func fingerprint(t *testing.T, dsn string) string {
 // TestBackupRestoreRoundTrip backs up the demo city while incidents are
 // being written to it, restores the backup into a new file, and compares.
 func TestBackupRestoreRoundTrip(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.db")
 	demoArgs(t, src)
@@ -129,6 +130,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 
 // TestBackupBadInput gives each mistake a clear error and changes nothing.
 func TestBackupBadInput(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.db")
 	demoArgs(t, src)
@@ -177,6 +179,7 @@ func TestBackupBadInput(t *testing.T) {
 // TestFingerprint checks backup check on each engine: the same database
 // twice gives the same fingerprint, and one new row shows.
 func TestFingerprint(t *testing.T) {
+	t.Parallel()
 	for _, engine := range sqltest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			db := sqltest.Open(t, engine, sqlstore.Options{})
@@ -224,6 +227,7 @@ func equalSums(a, b []sqlstore.TableSum) bool {
 // pg_dump -Fc of a demo city, pg_restore into a new database, and backup
 // check on both gives the same fingerprint.
 func TestPostgresDumpRestore(t *testing.T) {
+	t.Parallel()
 	base := os.Getenv(sqltest.PostgresEnv)
 	if base == "" {
 		t.Skip(sqltest.PostgresEnv + " is not set")

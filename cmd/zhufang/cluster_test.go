@@ -25,6 +25,7 @@ import (
 	"zhufang"
 	"zhufang/sqlstore"
 	"zhufang/sqlstore/sqltest"
+	"zhufang/zhufangtest"
 )
 
 // procNode is a zhufang serve in a child process of the test binary, so
@@ -398,7 +399,7 @@ func TestCluster(t *testing.T) {
 		// (events waiting for the relay's one-second tick, say) without
 		// failing on a machine busy with other tests.
 		limit := 500 * time.Millisecond
-		if raceDetector {
+		if zhufangtest.Race {
 			limit = 2 * time.Second // the detector slows every node several times over
 		}
 		if p99 > limit {
@@ -564,7 +565,7 @@ func freePortPair(t *testing.T) string {
 // children of the test binary: both serve and answer /readyz, the output
 // names them, and stopping the command stops them.
 func TestClusterCommand(t *testing.T) {
-	if raceDetector {
+	if zhufangtest.Race {
 		t.Skip("process management only, checked in the pass without the race detector; TestCluster runs nodes under it")
 	}
 	nurl := clusterServices(t)
@@ -655,7 +656,7 @@ func TestClusterCommand(t *testing.T) {
 // database at the same moment: the city is built once, by one of them,
 // and both serve it.
 func TestClusterDemoOnce(t *testing.T) {
-	if raceDetector {
+	if zhufangtest.Race {
 		t.Skip("checks a lock between processes, in the pass without the race detector; building the city under it takes minutes")
 	}
 	nurl := clusterServices(t)

@@ -10,6 +10,7 @@ import (
 	"time"
 	"zhufang/cluster"
 	"zhufang/load"
+	"zhufang/zhufangtest"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -191,7 +192,7 @@ func checkLoadMetrics(t *testing.T, fams map[string]*dto.MetricFamily, nats bool
 // TestSigkillSQLite kills a single SQLite node five times under steady
 // load: no incident it acknowledged is lost.
 func TestSigkillSQLite(t *testing.T) {
-	if raceDetector {
+	if zhufangtest.Race {
 		t.Skip("measured without the race detector: under it the pure-Go SQLite restarts too slowly for steady load; TestCluster covers the race pass")
 	}
 	dsn := filepath.Join(t.TempDir(), "crash.db")
@@ -205,7 +206,7 @@ func TestSigkillSQLite(t *testing.T) {
 // and NATS in turn, five times, under steady load spread over both: no
 // incident either acknowledged is lost.
 func TestSigkillCluster(t *testing.T) {
-	if raceDetector {
+	if zhufangtest.Race {
 		t.Skip("measured without the race detector; TestCluster covers the race pass")
 	}
 	nurl := clusterServices(t)

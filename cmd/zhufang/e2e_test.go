@@ -14,6 +14,7 @@ import (
 	"zhufang"
 	"zhufang/sqlstore"
 	"zhufang/sqlstore/sqltest"
+	"zhufang/zhufangtest"
 )
 
 // apiToken is the session token the API helpers sign their requests with;
@@ -69,7 +70,7 @@ func TestServeDemo(t *testing.T) {
 		t.Run(string(engine), func(t *testing.T) {
 			dsn := sqltest.DSN(t, engine)
 			args := []string{"--demo", "--history", "2", "--live=false", "--db", dsn}
-			if raceDetector {
+			if zhufangtest.Race {
 				// The ordinary pass checks that serve --demo builds the
 				// city; here a copy of one built before serves it, so the
 				// race detector spends its time on the serving.
@@ -172,10 +173,11 @@ func checkSeatsResolve(t *testing.T, base, dsn string) {
 // filled database without --force, and that one seed always builds the same
 // city while another seed builds another.
 func TestDemoCommand(t *testing.T) {
+	t.Parallel()
 	for _, engine := range sqltest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
 			t.Parallel() // the slowest test: let the other engine and tests overlap it
-			if raceDetector && engine == sqlstore.SQLite {
+			if zhufangtest.Race && engine == sqlstore.SQLite {
 				// Three builds of the city through the pure-Go SQLite take
 				// minutes under the race detector. Building is one
 				// goroutine: the ordinary pass checks it on SQLite, and

@@ -12,6 +12,7 @@ import (
 
 	"zhufang"
 	"zhufang/demo"
+	"zhufang/zhufangtest"
 )
 
 // TestHistoryYearOnYear builds the demo city with its full two years of
@@ -21,7 +22,8 @@ import (
 // city's: about a thousand incidents a day, every street incident with a
 // unit sent, and the reform year answering faster.
 func TestHistoryYearOnYear(t *testing.T) {
-	if raceDetector {
+	t.Parallel()
+	if zhufangtest.Race {
 		t.Skip("two years of history take minutes under the race detector; the ordinary pass builds and counts them")
 	}
 	if testing.Short() {

@@ -18,6 +18,7 @@ import (
 	"zhufang"
 	"zhufang/load"
 	"zhufang/sqlstore/sqltest"
+	"zhufang/zhufangtest"
 )
 
 // TestLoadServer drives an in-process server at a steady rate and checks
@@ -25,7 +26,7 @@ import (
 // stored with its history, that dead and failing nodes in the URL list
 // cost only their own requests, and that verify catches lost incidents.
 func TestLoadServer(t *testing.T) {
-	if raceDetector {
+	if zhufangtest.Race {
 		t.Skip("the load tool is checked in the pass without the race detector (here and in the SIGKILL tests); the race pass is CI's longest")
 	}
 	dsn := filepath.Join(t.TempDir(), "load.db")

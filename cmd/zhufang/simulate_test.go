@@ -35,6 +35,7 @@ func simulateJSON(t *testing.T, dsn string, extra ...string) ([]sim.Row, string)
 // on a day of the stored history and on a day the model draws: the JSON is
 // identical, every row is well formed, and another seed changes it.
 func TestSimulateDeterministic(t *testing.T) {
+	t.Parallel()
 	dsn := filepath.Join(t.TempDir(), "sim.db")
 	demoArgs(t, dsn)
 	for _, date := range []string{templateAnchor, "2026-06-15"} {
@@ -88,6 +89,7 @@ func TestSimulateDeterministic(t *testing.T) {
 
 // TestSimulateBadInput gives each mistake a clear one-line error.
 func TestSimulateBadInput(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	city := filepath.Join(dir, "city.db")
 	demoArgs(t, city)
