@@ -203,6 +203,23 @@ func NextDue(state IncidentState, due Deadlines, now time.Time) time.Time {
 	return time.Time{}
 }
 
+// PendingDue returns the deadline of the first stage the incident has not
+// reached, whether it has passed or not: what makes an open incident
+// urgent, so a board shows the smallest first and an overdue one above
+// all that are not. Zero when every stage is reached or the incident has
+// ended.
+func PendingDue(state IncidentState, due Deadlines) time.Time {
+	if state.Terminal() {
+		return time.Time{}
+	}
+	for _, s := range Stages {
+		if stateRank[state] < stateRank[reachedBy[s]] {
+			return due.Due(s)
+		}
+	}
+	return time.Time{}
+}
+
 // stateRank orders the main flow, so that "reached on scene" also means
 // "acknowledged".
 var stateRank = map[IncidentState]int{StateReceived: 0, StateDispatched: 1, StateAcknowledged: 2, StateOnScene: 3,

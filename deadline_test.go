@@ -163,3 +163,31 @@ func FuzzParseZoneProfiles(f *testing.F) {
 		}
 	})
 }
+
+// TestPendingDue: the deadline an open incident is urgent by is its first
+// stage not reached, passed or not, whatever the time.
+func TestPendingDue(t *testing.T) {
+	due := zhufang.DueTimes(t0, zhufang.DefaultZoneProfiles()[zhufang.ZoneUrbanCore])
+	for _, tt := range []struct {
+		state zhufang.IncidentState
+		want  time.Time
+	}{
+		{"received", at(1, 0)},
+		{"dispatched", at(1, 0)},
+		{"acknowledged", at(3, 0)},
+		{"on_scene", at(5, 0)},
+		{"handling", time.Time{}},
+		{"feedback", time.Time{}},
+		{"closed", time.Time{}},
+		{"duplicate", time.Time{}},
+	} {
+		if got := zhufang.PendingDue(tt.state, due); !got.Equal(tt.want) {
+			t.Errorf("%s: pending due %s, want %s", tt.state, got, tt.want)
+		}
+		// Overdue or not, the answer is the same; NextDue agrees while the
+		// deadline is still to come.
+		if next := zhufang.NextDue(tt.state, due, t0); !next.Equal(tt.want) {
+			t.Errorf("%s: NextDue at receipt %s, PendingDue %s", tt.state, next, tt.want)
+		}
+	}
+}

@@ -194,11 +194,10 @@ type boardRow struct {
 	Text      rowText // in the reader's language, worked out once per row
 
 	// Sort is the row's place on the board, compared as a string (see
-	// boardKey); the board's script orders rows by it too. SortUntil is
-	// when it goes stale: the next deadline, once passed, gives way to the
-	// one after, so the script asks for the row again then.
-	Sort      string
-	SortUntil string
+	// boardKey); the board's script orders rows by it too. It changes only
+	// when the incident does, and every change comes with an event that
+	// brings the row again.
+	Sort string
 }
 
 // rowText is what a board row says, in one language.
@@ -253,25 +252,25 @@ func (s *Server) rowFrom(lang string, c *cityRef, inc *zhufang.Incident, ts []zh
 	if inc.Triage.AlsoStreet {
 		row.Text.AlsoStreet = tr("lane.street")
 	}
-	next := zhufang.NextDue(inc.State, inc.Due, s.now())
-	row.Sort, row.SortUntil = boardKey(inc, next), isoTime(next)
+	row.Sort = boardKey(inc, zhufang.PendingDue(inc.State, inc.Due))
 	return row
 }
 
 // boardKey is where an incident stands on the board, most urgent first:
-// the next deadline to fall (see zhufang.NextDue; none sorts last), then
-// the oldest, then the first taken. It is one string, so that the server's
+// the deadline of its first stage not reached, passed or not (see
+// zhufang.PendingDue; none sorts last), then the oldest, then the first
+// taken. It is one string, so that the server's
 // sort and the board's script compare the same thing the same way: every
 // field is fixed-width hexadecimal nanoseconds (or the ID), and strings
 // compare as the numbers do.
-func boardKey(inc *zhufang.Incident, next time.Time) string {
+func boardKey(inc *zhufang.Incident, pending time.Time) string {
 	none := byte('0')
-	if next.IsZero() {
+	if pending.IsZero() {
 		none = '1'
 	}
 	b := make([]byte, 0, 1+3*16)
 	b = append(b, none)
-	for _, v := range [3]int64{unixNano(next), unixNano(inc.ReceivedAt), inc.ID} {
+	for _, v := range [3]int64{unixNano(pending), unixNano(inc.ReceivedAt), inc.ID} {
 		b = fmt.Appendf(b, "%016x", max(v, 0))
 	}
 	return string(b)

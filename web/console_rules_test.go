@@ -75,31 +75,29 @@ func TestClockAmberIsClassRule(t *testing.T) {
 	})
 }
 
-// specOrder is the board's order as the design states it: the next
-// deadline to fall (zhufang.NextDue; none last), then the oldest, then the
-// first taken.
-func specOrder(now time.Time) func(a, b *zhufang.Incident) int {
-	return func(a, b *zhufang.Incident) int {
-		na, nb := zhufang.NextDue(a.State, a.Due, now), zhufang.NextDue(b.State, b.Due, now)
-		switch {
-		case na.IsZero() != nb.IsZero():
-			if na.IsZero() {
-				return 1
-			}
-			return -1
-		case !na.Equal(nb):
-			return na.Compare(nb)
-		case !a.ReceivedAt.Equal(b.ReceivedAt):
-			return a.ReceivedAt.Compare(b.ReceivedAt)
+// specOrder is the board's order as the design states it: most urgent
+// first, by the deadline of the first stage not reached, passed or not
+// (zhufang.PendingDue; none last), then the oldest, then the first taken.
+func specOrder(a, b *zhufang.Incident) int {
+	na, nb := zhufang.PendingDue(a.State, a.Due), zhufang.PendingDue(b.State, b.Due)
+	switch {
+	case na.IsZero() != nb.IsZero():
+		if na.IsZero() {
+			return 1
 		}
-		return int(a.ID - b.ID)
+		return -1
+	case !na.Equal(nb):
+		return na.Compare(nb)
+	case !a.ReceivedAt.Equal(b.ReceivedAt):
+		return a.ReceivedAt.Compare(b.ReceivedAt)
 	}
+	return int(a.ID - b.ID)
 }
 
 // TestBoardKeyIsBoardOrder checks that the key each row carries
 // (data-sort, which the board's script compares as strings) orders the
-// board exactly as the rule does, for a table of times as deadlines pass,
-// and that the key's validity (data-sort-until) is the next deadline.
+// board exactly as the rule does, whatever the time: an overdue incident
+// stays above those whose deadlines are still to come.
 func TestBoardKeyIsBoardOrder(t *testing.T) {
 	t0 := time.Date(2026, 11, 29, 4, 0, 0, 0, time.UTC)
 	core, rural := zhufang.DefaultZoneProfiles()[zhufang.ZoneUrbanCore], zhufang.DefaultZoneProfiles()[zhufang.ZoneRural]
@@ -118,32 +116,37 @@ func TestBoardKeyIsBoardOrder(t *testing.T) {
 		inc(9, zhufang.StateReceived, t0.Add(time.Microsecond), core),
 		inc(1<<40, zhufang.StateReceived, t0.Add(-time.Hour), core), // a long ID still sorts as a number
 	}
-	for _, after := range []time.Duration{0, 30 * time.Second, time.Minute, 61 * time.Second, 3 * time.Minute, 5 * time.Minute, 40 * time.Minute, 2 * time.Hour} {
-		now := t0.Add(after)
-		want := slices.Clone(incs)
-		slices.SortFunc(want, specOrder(now))
-		got := slices.Clone(incs)
-		slices.SortFunc(got, func(a, b *zhufang.Incident) int {
-			return strings.Compare(boardKey(a, zhufang.NextDue(a.State, a.Due, now)), boardKey(b, zhufang.NextDue(b.State, b.Due, now)))
-		})
-		ids := func(l []*zhufang.Incident) (out []int64) {
-			for _, i := range l {
-				out = append(out, i.ID)
-			}
-			return out
+	want := slices.Clone(incs)
+	slices.SortFunc(want, specOrder)
+	got := slices.Clone(incs)
+	slices.SortFunc(got, func(a, b *zhufang.Incident) int {
+		return strings.Compare(boardKey(a, zhufang.PendingDue(a.State, a.Due)), boardKey(b, zhufang.PendingDue(b.State, b.Due)))
+	})
+	ids := func(l []*zhufang.Incident) (out []int64) {
+		for _, i := range l {
+			out = append(out, i.ID)
 		}
-		if diff := cmp.Diff(ids(want), ids(got)); diff != "" {
-			t.Errorf("%v on: the order of the keys vs the rule (-want +got):\n%s", after, diff)
-		}
+		return out
+	}
+	if diff := cmp.Diff(ids(want), ids(got)); diff != "" {
+		t.Errorf("the order of the keys vs the rule (-want +got):\n%s", diff)
+	}
+	// The most overdue first: 8 and 1<<40 (received an hour ago, nothing
+	// reached), 3 (rural, its acknowledgement due 7 minutes ago); then, due
+	// in a minute, 2's arrival (the older) and 1's and 5's acknowledgement;
+	// 9, 6, 7's handling in ten minutes; 4, handling, has none left.
+	if diff := cmp.Diff([]int64{8, 1 << 40, 3, 2, 1, 5, 9, 6, 7, 4}, ids(got)); diff != "" {
+		t.Errorf("the board's order (-want +got):\n%s", diff)
 	}
 
-	s := &Server{Intake: &zhufang.Intake{Categories: &zhufang.Categories{}, Clock: zhufang.FixedClock(t0.Add(90 * time.Second))}, catalogs: mustCatalogs(t)}
-	c := &cityRef{}
-	for _, i := range incs {
-		row := s.rowFrom("zh", c, i, nil)
-		next := zhufang.NextDue(i.State, i.Due, t0.Add(90*time.Second))
-		if want := [2]string{boardKey(i, next), isoTime(next)}; row.Sort != want[0] || row.SortUntil != want[1] {
-			t.Errorf("incident %d: row key %q until %q, want %q until %q", i.ID, row.Sort, row.SortUntil, want[0], want[1])
+	for _, now := range []time.Time{t0, t0.Add(90 * time.Second), t0.Add(2 * time.Hour)} {
+		s := &Server{Intake: &zhufang.Intake{Categories: &zhufang.Categories{}, Clock: zhufang.FixedClock(now)}, catalogs: mustCatalogs(t)}
+		c := &cityRef{}
+		for _, i := range incs {
+			row := s.rowFrom("zh", c, i, nil)
+			if want := boardKey(i, zhufang.PendingDue(i.State, i.Due)); row.Sort != want {
+				t.Errorf("incident %d at %v: row key %q, want %q", i.ID, now.Sub(t0), row.Sort, want)
+			}
 		}
 	}
 }

@@ -27,7 +27,6 @@
 
   // The 1-3-5 countdowns. The server drew each clock and named the
   // instants it turns amber and red; here the time left only counts down.
-  var tickers = [];
   function tick() {
     var t = now();
     var cells = document.querySelectorAll("td.clock[data-due]");
@@ -46,7 +45,6 @@
       var d = new Date(t + 8 * 3600 * 1000); // China time
       clockNow.textContent = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
     }
-    for (var j = 0; j < tickers.length; j++) tickers[j](t);
   }
   tick();
   setInterval(tick, 500);
@@ -124,7 +122,6 @@
   window.zhufang = {
     now: now,
     tick: tick, // redraw the clocks now, as after new rows
-    onTick: function (fn) { tickers.push(fn); }, // fn(now) every half second
     fetchText: fetchText,
     fragment: fragment,
     on: on, // fn(data) for each server-sent event of that name

@@ -53,20 +53,6 @@
     });
   }
 
-  // A row's key holds until its next deadline passes (data-sort-until);
-  // then the server has a new one, asked for once.
-  var rekeyed = {};
-  z.onTick(function (t) {
-    var rows = tbody.querySelectorAll("tr[data-sort-until]");
-    for (var i = 0; i < rows.length; i++) {
-      var until = rows[i].dataset.sortUntil, id = rows[i].dataset.id;
-      if (until && t > Date.parse(until) && rekeyed[id] !== until) {
-        rekeyed[id] = until;
-        refreshRow(id);
-      }
-    }
-  });
-
   var detailTimer = null;
   function refreshDetail() {
     clearTimeout(detailTimer);
