@@ -84,7 +84,7 @@ var SendableStatuses = []UnitStatus{UnitAvailable, UnitReturning}
 
 // Recommendable reports whether a unit in this status can be sent to a new
 // incident (one of SendableStatuses).
-func (s UnitStatus) Recommendable() bool { return s == UnitAvailable || s == UnitReturning }
+func (s UnitStatus) Recommendable() bool { return slices.Contains(SendableStatuses, s) }
 
 // CheckUnitStatusChange returns an error unless a unit may be set from one
 // status to another outside an assignment: the move must be legal, and a
