@@ -10,6 +10,7 @@ import (
 	"time"
 	"zhufang"
 	"zhufang/data"
+	"zhufang/demo"
 	"zhufang/dispatch"
 	"zhufang/inmem"
 	"zhufang/live"
@@ -128,11 +129,7 @@ func runServe(ctx context.Context, c call) error {
 // demo has no model to draw from, and gets no job.
 func liveJob(ctx context.Context, db *sqlstore.DB, fl *dispatch.Fleet, bus zhufang.EventService,
 	intake *zhufang.Intake, cfg Config, logger *slog.Logger) (func(context.Context), error) {
-	fsys, err := cfg.dataFS()
-	if err != nil {
-		return nil, err
-	}
-	m, rec, err := loadModel(ctx, db, fsys)
+	m, rec, err := demo.LoadModel(ctx, db, intake.Categories) // the table intake already read
 	if zhufang.ErrorCode(err) == zhufang.ENOTFOUND {
 		logger.Warn("no demo city record: the city stays still (rebuild it with zhufang demo --force to bring it alive)")
 		return nil, nil
