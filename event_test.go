@@ -121,3 +121,39 @@ func TestSees(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEventBody throws arbitrary topics and payloads at the decoder of
+// what arrives over the bus (another node's events through NATS): each is
+// refused with EINVALID, or decodes to a body of its topic that encodes and
+// decodes again to itself.
+func FuzzEventBody(f *testing.F) {
+	f.Add(zhufang.TopicIncidentCreated, []byte(`{"ground":{"bureau_id":2,"station_id":20,"community_id":200},"incident":{"id":5,"position":[111.6,26.4]}}`))
+	f.Add(zhufang.TopicAssignment, []byte(`{"ground":{"bureau_id":2},"assignment":{"id":1,"eta_seconds":90},"unit_status":"dispatched"}`))
+	f.Add(zhufang.TopicUnitPositions, []byte(`{"reports":[{"unit_id":7,"at":"2026-12-01T08:00:00Z","position":[111.6,26.4]}]}`))
+	f.Add(zhufang.TopicIncidentBreach, []byte(`{"breach":{"incident_id":5,"stage":"acknowledge"}}`))
+	f.Add("incident.teleported", []byte(`{}`))
+	f.Add(zhufang.TopicUnitStatus, []byte(`not json`))
+	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
+		body, err := zhufang.Event{Topic: topic, Payload: payload}.Body()
+		if err != nil {
+			if zhufang.ErrorCode(err) != zhufang.EINVALID {
+				t.Fatalf("refused with %v, want invalid", err)
+			}
+			return
+		}
+		if body.Topic() != topic {
+			t.Fatalf("topic %q decoded as a %s", topic, body.Topic())
+		}
+		e, err := zhufang.NewEvent(body, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := e.Body()
+		if err != nil {
+			t.Fatalf("a decoded body does not decode again: %v\n%s", err, e.Payload)
+		}
+		if again.EventGround() != body.EventGround() || zhufang.IncidentOf(again) != zhufang.IncidentOf(body) {
+			t.Fatalf("round trip changed the ground or incident: %+v → %+v", body, again)
+		}
+	})
+}
