@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io/fs"
+	"path"
 	"reflect"
 	"sort"
 	"strings"
@@ -36,17 +38,13 @@ func loadCatalogs() (*catalogs, error) {
 	b := catalog.NewBuilder(catalog.Fallback(language.SimplifiedChinese))
 	c := &catalogs{printers: map[string]*message.Printer{}, keys: map[string][]string{}, plain: map[string]map[string]string{}}
 	for _, lang := range zhufang.Languages {
-		raw, err := messageFiles.ReadFile("messages/" + lang + ".json")
+		msgs, err := readMessages(lang)
 		if err != nil {
 			return nil, err
 		}
-		var msgs map[string]string
-		if err := json.Unmarshal(raw, &msgs); err != nil {
-			return nil, fmt.Errorf("messages/%s.json: %w", lang, err)
-		}
 		for k, v := range msgs {
 			if err := b.SetString(langTags[lang], k, v); err != nil {
-				return nil, fmt.Errorf("messages/%s.json: %s: %w", lang, k, err)
+				return nil, fmt.Errorf("messages: %s: %s: %w", lang, k, err)
 			}
 			c.keys[lang] = append(c.keys[lang], k)
 		}
@@ -63,6 +61,43 @@ func loadCatalogs() (*catalogs, error) {
 		}
 	}
 	return c, nil
+}
+
+// readMessages reads one language's messages: messages/LANG.json and every
+// messages/AREA.LANG.json beside it, so that each part of the console keeps
+// its own file. A key defined twice is an error, not a silent override.
+func readMessages(lang string) (map[string]string, error) {
+	names, err := fs.Glob(messageFiles, "messages/*.json")
+	if err != nil {
+		return nil, err
+	}
+	msgs := map[string]string{}
+	found := false
+	for _, name := range names {
+		base := path.Base(name)
+		if base != lang+".json" && !strings.HasSuffix(base, "."+lang+".json") {
+			continue
+		}
+		found = true
+		raw, err := messageFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]string
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		for k, v := range m {
+			if _, dup := msgs[k]; dup {
+				return nil, fmt.Errorf("%s: key %q is defined in another %s file too", name, k, lang)
+			}
+			msgs[k] = v
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("messages/%s.json: no messages for language %q", lang, lang)
+	}
+	return msgs, nil
 }
 
 // translate returns the message of key in lang with args filled in.
