@@ -88,13 +88,17 @@ func (fs *flags) parse(args []string) error {
 			fs.help()
 			return errHelp
 		}
-		return usageError{fmt.Sprintf("%s: %v (see %s --help)", fs.Name(), err, fs.Name())}
+		return usageError{fmt.Sprintf("%s: %v (see %s --help)", fs.command(), err, fs.Name())}
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("%s: unexpected argument %q (see %s --help)", fs.Name(), fs.Arg(0), fs.Name())}
+		return usageError{fmt.Sprintf("%s: unexpected argument %q (see %s --help)", fs.command(), fs.Arg(0), fs.Name())}
 	}
 	return nil
 }
+
+// command is the subcommand's name without the program's, for messages
+// that main prefixes with "zhufang:" already.
+func (fs *flags) command() string { return strings.TrimPrefix(fs.Name(), "zhufang ") }
 
 // flags makes the flag set of the command name, printing its help on the
 // call's standard output.

@@ -133,6 +133,9 @@ func TestCommandLine(t *testing.T) {
 				if !strings.Contains(last, tt.stderr) || !strings.HasPrefix(last, "zhufang:") {
 					t.Fatalf("stderr %q does not end in a zhufang: line saying %q", stderr, tt.stderr)
 				}
+				if strings.HasPrefix(last, "zhufang: zhufang") {
+					t.Fatalf("stderr %q names the program twice", last)
+				}
 				if tt.args != nil && len(lines) != 1 {
 					t.Fatalf("stderr has %d lines, want 1: %q", len(lines), stderr)
 				}
