@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"zhufang"
 	"zhufang/auth"
@@ -59,8 +59,11 @@ func runDevice(ctx context.Context, c call) error {
 	if err := fs.parseConfig(args, &cfg); err != nil {
 		return err
 	}
-	if verb == "add" && unit <= 0 || verb == "revoke" && id <= 0 {
-		return usageError{"device add needs --unit ID; device revoke needs --id N"}
+	switch {
+	case verb == "add" && unit <= 0:
+		return usageError{"device add: --unit ID is required: the unit whose device reports with the token (see zhufang device --help)"}
+	case verb == "revoke" && id <= 0:
+		return usageError{"device revoke: --id N is required: the device whose token stops working (see zhufang device --help)"}
 	}
 	return withDB(ctx, cfg.DB, func(db *sqlstore.DB) error {
 		if verb == "revoke" {
@@ -125,6 +128,12 @@ scope levels: city, county (--org bureau ID), station (--org station ID), commun
 	if verb == "list" && len(names) != 0 || verb != "list" && len(names) != 1 {
 		return usageError{"user " + verb + ": give exactly one USERNAME (list takes none)"}
 	}
+	if verb == "add" {
+		u.Username, u.Role, u.Scope = names[0], zhufang.Role(role), zhufang.ScopeOf(zhufang.ScopeLevel(level), org)
+		if err := checkUserAdd(&u, role, level, org, roles); err != nil {
+			return err
+		}
+	}
 	return withDB(ctx, cfg.DB, func(db *sqlstore.DB) error {
 		switch verb {
 		case "list":
@@ -146,7 +155,6 @@ scope levels: city, county (--org bureau ID), station (--org station ID), commun
 			}
 			fmt.Fprintf(c.stdout, "password of %s changed; their sessions are ended\n", names[0])
 		} else {
-			u.Username, u.Role, u.Scope = names[0], zhufang.Role(role), zhufang.ScopeOf(zhufang.ScopeLevel(level), org)
 			if err := db.CreateUser(ctx, &u, password); err != nil {
 				return err
 			}
@@ -159,14 +167,51 @@ scope levels: city, county (--org bureau ID), station (--org station ID), commun
 	})
 }
 
+// scopeLevels are the levels --scope takes, from the whole city down.
+var scopeLevels = []zhufang.ScopeLevel{zhufang.ScopeCity, zhufang.ScopeCounty, zhufang.ScopeStation, zhufang.ScopeCommunity}
+
+// checkUserAdd refuses a user add that lacks a flag it needs or gives one
+// a value the user cannot have, as a usage error naming the flag, before
+// any database is opened. What only the database knows (whether --org
+// exists, whether the username is taken) it leaves to the store.
+func checkUserAdd(u *zhufang.User, role, level string, org int64, roles []string) error {
+	const see = " (see zhufang user --help)"
+	switch {
+	case strings.TrimSpace(u.Name) == "":
+		return usageError{"user add: --name NAME is required: the user's full name, as the console shows it" + see}
+	case role == "":
+		return usageError{"user add: --role ROLE is required, one of " + strings.Join(roles, ", ") + see}
+	case !slices.Contains(zhufang.Roles, u.Role):
+		return usageError{fmt.Sprintf("user add: --role %q is not one of %s%s", role, strings.Join(roles, ", "), see)}
+	case level == "":
+		return usageError{"user add: --scope LEVEL is required: city, county, station or community" + see}
+	case !slices.Contains(scopeLevels, zhufang.ScopeLevel(level)):
+		return usageError{fmt.Sprintf("user add: --scope %q is not one of city, county, station, community%s", level, see)}
+	case level != string(zhufang.ScopeCity) && org <= 0:
+		return usageError{fmt.Sprintf("user add: --scope %s needs --org ID, the %s's ID (zhufang org list --kind %s shows them)%s",
+			level, level, level, see)}
+	case level == string(zhufang.ScopeCity) && org != 0:
+		return usageError{"user add: --scope city covers the whole city and takes no --org" + see}
+	case !slices.Contains(zhufang.Languages, u.Lang):
+		return usageError{fmt.Sprintf("user add: --lang %q is not one of %s%s", u.Lang, strings.Join(zhufang.Languages, ", "), see)}
+	}
+	// The rest of the user's own rules (the username's form, a role's
+	// level) live with the user; broken here, they are still a mistake in
+	// the call.
+	if err := u.Validate(); err != nil {
+		return usageError{"user add: " + zhufang.ErrorMessage(err) + see}
+	}
+	return nil
+}
+
 // listUsers prints the users as a table.
 func listUsers(ctx context.Context, db *sqlstore.DB, w io.Writer) error {
 	users, err := db.FindUsers(ctx)
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USERNAME\tNAME\tROLE\tSCOPE\tSTATE\tLAST SIGN-IN")
+	var t table
+	t.row("USERNAME", "NAME", "ROLE", "SCOPE", "STATE", "LAST SIGN-IN")
 	for _, u := range users {
 		state, last := "active", "never"
 		if u.Disabled {
@@ -175,9 +220,9 @@ func listUsers(ctx context.Context, db *sqlstore.DB, w io.Writer) error {
 		if !u.LastLoginAt.IsZero() {
 			last = u.LastLoginAt.In(zhufang.ChinaTime).Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, u.Name, u.Role, u.Scope, state, last)
+		t.row(u.Username, u.Name, string(u.Role), u.Scope.String(), state, last)
 	}
-	return tw.Flush()
+	return t.write(w, "")
 }
 
 // readPassword reads a password from a file or standard input, or makes a

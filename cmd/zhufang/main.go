@@ -48,6 +48,8 @@ var commands = []struct {
 	{"migrate", "bring a database's schema up to date", runMigrate},
 	{"device", "give a unit's device a token (device add --unit ID), or revoke one (device revoke --id N)", runDevice},
 	{"user", "add, passwd, disable, enable or list the console's users", runUser},
+	{"org", "list the county bureaus, stations and communities with the IDs that user add --org takes\n" +
+		"(org list [--county ID | --station ID] [--kind county|station|community])", runOrg},
 	{"audit", "verify the hash-chained audit trail (audit verify)", runAudit},
 	{"backup", "write an online backup of an SQLite database (backup --out FILE), or print a\n" +
 		"database's fingerprint to compare two (backup check)", runBackup},

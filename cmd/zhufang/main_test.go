@@ -86,6 +86,7 @@ func TestCommandLine(t *testing.T) {
 		{"wrong nats", []string{"serve", "--nats", "http://x"}, 2, "must be a nats://HOST:PORT URL", ""},
 		{"wrong db scheme", []string{"migrate", "--db", "mysql://x/y"}, 2, "only postgres:// URLs", ""},
 		{"stray argument", []string{"migrate", "extra"}, 2, `unexpected argument "extra"`, ""},
+		{"user add without name", []string{"user", "add", "bob", "--db", dir + "/u.db"}, 2, "user add: --name NAME is required", ""},
 		{"help", []string{"serve", "--help"}, 0, "", "usage: zhufang serve"},
 		{"top help", []string{"help"}, 0, "", "commands:"},
 		{"version", []string{"version"}, 0, "", "revision "},
