@@ -202,16 +202,22 @@ func NewHTTPServer(addr string, h http.Handler, logger *slog.Logger) *http.Serve
 	}
 }
 
-// ListenAndServe serves h on addr until ctx ends, then shuts down
-// gracefully within 10 s; onShutdown, if set, runs as shutdown starts (it
-// ends the live streams, which never go idle by themselves). logArgs are
-// logged with the address served.
-func ListenAndServe(ctx context.Context, addr string, h http.Handler, onShutdown func(), logger *slog.Logger, logArgs ...any) error {
+// Listen takes the TCP address addr, so that a server whose port is busy
+// finds out before it starts anything else.
+func Listen(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot listen on "+addr, err)
+		return nil, zhufang.WrapError(zhufang.EUNAVAILABLE, "cannot listen on "+addr, err)
 	}
-	hs := NewHTTPServer(addr, h, logger)
+	return ln, nil
+}
+
+// Serve serves h on ln until ctx ends, then shuts down gracefully within
+// 10 s; onShutdown, if set, runs as shutdown starts (it ends the live
+// streams, which never go idle by themselves). logArgs are logged with the
+// address served. It closes ln.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, onShutdown func(), logger *slog.Logger, logArgs ...any) error {
+	hs := NewHTTPServer(ln.Addr().String(), h, logger)
 	if onShutdown != nil {
 		hs.RegisterOnShutdown(onShutdown)
 	}

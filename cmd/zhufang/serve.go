@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
 	"os"
 	"regexp"
 	"sync"
@@ -31,6 +32,28 @@ func runServe(ctx context.Context, c call) error {
 	}
 	// Every line logged with a request's context names the request's ID.
 	logger := slog.New(web.NewLogHandler(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	// The port first: a second serve on a busy port fails here, before it
+	// builds a city, leads or starts a job, and says nothing it did not do.
+	ln, err := web.Listen(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // Serve closes it too, when it gets that far
+	// A signal ends ctx with its cause (SIGINT or SIGTERM, from main): the
+	// log says which, and then whether the server stopped cleanly.
+	stopLog := context.AfterFunc(ctx, func() { logger.Info("shutting down", "cause", context.Cause(ctx)) })
+	defer stopLog()
+	err = serve(ctx, ln, cfg, zones, logger, c)
+	if err == nil && ctx.Err() != nil {
+		logger.Info("shut down cleanly")
+	}
+	return err
+}
+
+// serve builds the server's parts on the database and serves them on ln
+// until ctx ends, with the background jobs, then stops the jobs and
+// drains the outbox.
+func serve(ctx context.Context, ln net.Listener, cfg Config, zones zhufang.ZoneProfiles, logger *slog.Logger, c call) error {
 	db, err := openDB(ctx, cfg.DB)
 	if err != nil {
 		return err
@@ -119,7 +142,7 @@ func runServe(ctx context.Context, c call) error {
 		return err
 	}
 	srv.Start(rctx)
-	return web.ListenAndServe(ctx, cfg.Addr, h, srv.CloseStreams, logger, "db", db.Where(), "areas", nAreas)
+	return web.Serve(ctx, ln, h, srv.CloseStreams, logger, "db", db.Where(), "areas", nAreas)
 }
 
 // liveJob returns the job that keeps the demo city alive: incidents at the
