@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"zhufang"
@@ -171,11 +172,25 @@ func (s *Server) page(h handlerFunc) http.HandlerFunc {
 // logError logs a failed request with its context, so that the line
 // carries the request's ID.
 func (s *Server) logError(r *http.Request, code string, err error) {
+	if clientGone(r, err) {
+		// A browser left the page or closed the tab mid-answer: routine,
+		// and nothing here went wrong.
+		s.Logger.Log(r.Context(), slog.LevelDebug, "request abandoned by the client", "method", r.Method, "path", r.URL.Path, "err", err)
+		return
+	}
 	level := slog.LevelInfo
 	if code == zhufang.EINTERNAL || code == zhufang.EUNAVAILABLE {
 		level = slog.LevelError
 	}
 	s.Logger.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
+}
+
+// clientGone reports whether err came of the client going away: the
+// request's context ended under a read (net/http ends it when the
+// connection closes), or the answer met a closed connection.
+func clientGone(r *http.Request, err error) bool {
+	return r.Context().Err() != nil && errors.Is(err, context.Canceled) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
