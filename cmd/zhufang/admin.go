@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"zhufang"
 	"zhufang/auth"
@@ -309,7 +311,7 @@ func runBackup(ctx context.Context, c call) error {
 	}
 	defer db.Close()
 	if !check {
-		if err := db.Backup(ctx, out); err != nil {
+		if err := backupWithProgress(ctx, db, cfg.DB, out, c.stderr); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "backup of %s written to %s\n", db.Where(), out)
@@ -326,6 +328,44 @@ func runBackup(ctx context.Context, c call) error {
 		fmt.Fprintf(c.stdout, "%-24s %10d  %s\n", s.Table, s.Rows, s.Hash)
 	}
 	return nil
+}
+
+// backupWithProgress writes the backup of db (the SQLite file src) to out,
+// showing its progress: VACUUM INTO is one statement that says nothing
+// until it ends, so the progress is the copy's size against the source's,
+// read every half second. The copy leaves free pages out, so it may end
+// short of 100%.
+func backupWithProgress(ctx context.Context, db *sqlstore.DB, src, out string, stderr io.Writer) error {
+	var size int64
+	for _, f := range []string{src, src + "-wal"} {
+		if st, err := os.Stat(f); err == nil {
+			size += st.Size()
+		}
+	}
+	const mb = 1 << 20
+	bar := newProgress(stderr, slog.New(slog.NewTextHandler(stderr, nil)), "backup", int(size/mb))
+	bar.unit = "MB"
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if st, err := os.Stat(out); err == nil {
+					bar.set(int(min(st.Size(), size) / mb))
+				}
+			}
+		}
+	}()
+	err := db.Backup(ctx, out)
+	close(stop)
+	<-stopped
+	bar.done()
+	return err
 }
 
 // runRestore copies an SQLite backup into a database file.

@@ -49,7 +49,8 @@ type Config struct {
 	// ending on AnchorDay (YYYY-MM-DD, default yesterday).
 	HistoryDays int
 	AnchorDay   string
-	progress    io.Writer // where building shows progress, if a terminal
+	progress    io.Writer    // where building shows progress, if a terminal
+	progressLog *slog.Logger // where it logs progress otherwise
 }
 
 // usageError is a mistake in how zhufang was called; main exits with 2.

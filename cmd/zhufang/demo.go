@@ -43,7 +43,7 @@ func demoInto(ctx context.Context, db *sqlstore.DB, cfg Config, c call) error {
 	if !empty && !cfg.Force {
 		return zhufang.Errorf(zhufang.ECONFLICT, "database %s already holds an organisation; pass --force to replace it", db.Where())
 	}
-	cfg.progress = c.stderr
+	cfg.progress, cfg.progressLog = c.stderr, slog.New(slog.NewTextHandler(c.stderr, nil))
 	built, err := installDemo(ctx, db, cfg, !empty)
 	if err != nil {
 		return err
@@ -75,7 +75,8 @@ func demoInto(ctx context.Context, db *sqlstore.DB, cfg Config, c call) error {
 }
 
 // installDemo builds the demo city and its history into db, replacing
-// what is there if replace is set, with a progress bar on a terminal.
+// what is there if replace is set, with a progress bar on a terminal and
+// progress lines in a log.
 func installDemo(ctx context.Context, db *sqlstore.DB, cfg Config, replace bool) (demo.Installed, error) {
 	fsys, err := cfg.dataFS()
 	if err != nil {
@@ -89,7 +90,7 @@ func installDemo(ctx context.Context, db *sqlstore.DB, cfg Config, replace bool)
 	if err != nil {
 		return demo.Installed{}, err
 	}
-	bar := newProgress(cfg.progress, "history", cfg.HistoryDays)
+	bar := newProgress(cfg.progress, cfg.progressLog, "history", cfg.HistoryDays)
 	defer bar.done()
 	return demo.Install(ctx, db, demo.Setup{City: demo.Options{Seed: cfg.Seed, Data: fsys, Cells: tiling.Cells},
 		HistoryDays: cfg.HistoryDays, Anchor: anchor, Replace: replace, Categories: cats, ETA: dispatch.DefaultEstimator().ETA,
@@ -119,7 +120,7 @@ func ensureDemo(ctx context.Context, db *sqlstore.DB, cfg Config, logger *slog.L
 		if err != nil || !empty {
 			return err
 		}
-		cfg.progress = os.Stderr
+		cfg.progress, cfg.progressLog = os.Stderr, logger
 		logger.Info("building the demo city", "seed", cfg.Seed, "db", db.Where(), "history_days", cfg.HistoryDays)
 		built, err := installDemo(ctx, db, cfg, false)
 		if err != nil {

@@ -66,7 +66,7 @@ func runSimulate(ctx context.Context, c call) error {
 	}
 	var rows []sim.Row
 	for _, p := range policies {
-		bar := newProgress(c.stderr, "simulate "+string(p), len(d.Incidents))
+		bar := newProgress(c.stderr, nil, "simulate "+string(p), len(d.Incidents))
 		got, err := sim.Run(d.Incidents, d.City, p, sim.Options{Seed: seed, Progress: func(done, _ int) { bar.set(done) }})
 		bar.done()
 		if err != nil {
