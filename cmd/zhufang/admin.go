@@ -105,7 +105,8 @@ user enable USERNAME      let a disabled user sign in again
 user list                 list the users
 
 roles: `+strings.Join(roles, ", ")+`
-scope levels: city, county (--org bureau ID), station (--org station ID), community (--org community ID)`)
+scope levels: city, county (--org bureau ID), station (--org station ID), community (--org community ID);
+zhufang org list shows the IDs`)
 	cfg.dbFlag(fs, c.getenv)
 	fs.StringVar(&u.Name, "name", "", "add: the user's full name")
 	fs.StringVar(&role, "role", "", "add: the user's role")
