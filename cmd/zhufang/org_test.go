@@ -54,7 +54,7 @@ func checkAligned(t *testing.T, out string) {
 	}
 }
 
-// zhufang runs a command in process, failing the test if it fails, and
+// zhufangOK runs a command in process, failing the test if it fails, and
 // returns what it printed.
 func zhufangOK(t *testing.T, args ...string) string {
 	t.Helper()
