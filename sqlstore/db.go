@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,8 +61,9 @@ type DB struct {
 	// handler, which sleeps up to 100 ms between tries, keeps tail latency
 	// low under concurrent intake.
 	writer chan struct{}
-	// ghosts throttles sign-ins on names no user has.
-	ghosts ghostAttempts
+	// swept is when (Unix nanoseconds) this process last deleted expired
+	// sign-in failures.
+	swept atomic.Int64
 	// keys are this database's (this schema's) PostgreSQL advisory lock
 	// keys, so that two zhufang schemas on one server never share a lock.
 	keys lockKeys

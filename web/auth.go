@@ -274,6 +274,11 @@ func (s *Server) signIn(r *http.Request, username, password string) (*zhufang.Us
 		return nil, "", nil, err
 	}
 	token, sess, err := s.Users.CreateSession(ctx, u.ID, addr)
+	if zhufang.ErrorCode(err) == zhufang.EFORBIDDEN {
+		// Disabled since the password was checked: answered as the store
+		// answers a disabled account's password, like a wrong one.
+		return nil, "", nil, zhufang.Errorf(zhufang.EUNAUTHORIZED, "wrong username or password")
+	}
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -398,8 +403,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		switch code {
 		case zhufang.ETOOMANY:
 			msg = "login.throttled"
-		case zhufang.EFORBIDDEN:
-			msg = "login.disabled"
 		case zhufang.EUNAUTHORIZED:
 		default:
 			return err
