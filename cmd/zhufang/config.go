@@ -132,7 +132,12 @@ func withDB(ctx context.Context, dsn string, f func(db *sqlstore.DB) error) erro
 
 // openDB opens and migrates the database.
 func openDB(ctx context.Context, dsn string) (*sqlstore.DB, error) {
-	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	return openDBWith(ctx, dsn, sqlstore.Options{})
+}
+
+// openDBWith opens the database with opt and migrates it.
+func openDBWith(ctx context.Context, dsn string, opt sqlstore.Options) (*sqlstore.DB, error) {
+	db, err := sqlstore.Open(ctx, dsn, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,9 @@ func runServe(ctx context.Context, c call) error {
 	}
 	// Every line logged with a request's context names the request's ID.
 	logger := slog.New(web.NewLogHandler(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
-	db, err := openDB(ctx, cfg.DB)
+	// One server per SQLite file: a second would run a second living city
+	// and a second set of leader jobs on the same data.
+	db, err := openDBWith(ctx, cfg.DB, sqlstore.Options{Serving: true})
 	if err != nil {
 		return err
 	}
