@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -50,6 +51,10 @@ type Config struct {
 	HistoryDays int
 	AnchorDay   string
 	progress    io.Writer // where building shows progress, if a terminal
+
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (serve --trusted-proxy).
+	TrustedProxies []netip.Prefix
 }
 
 // usageError is a mistake in how zhufang was called; main exits with 2.
