@@ -61,10 +61,13 @@ func (db *DB) Authenticate(ctx context.Context, username, password string) (*zhu
 		}
 		return nil, errBadLogin
 	}
-	if err := tx.takeBackFailure(ctx, username, source); err != nil {
+	// The user's row first, then the throttle's in their order: the order
+	// changeUser takes them in too, so that on PostgreSQL neither waits
+	// for the other crosswise.
+	if _, err := tx.exec(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, db.timeArg(tx.now), u.ID); err != nil {
 		return nil, err
 	}
-	if _, err := tx.exec(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, db.timeArg(tx.now), u.ID); err != nil {
+	if err := tx.takeBackFailure(ctx, username, source); err != nil {
 		return nil, err
 	}
 	if err := tx.auditAs(ctx, u.Username, u.ID, addr, zhufang.AuditSignIn, userRecord(u.ID), ""); err != nil {
@@ -153,14 +156,15 @@ func (tx *Tx) signInHistory(ctx context.Context, keys [3]throttleKey) (zhufang.S
 // The counts are changed where they stand, since other attempts may have
 // counted since the reservation.
 func (tx *Tx) takeBackFailure(ctx context.Context, name, source string) error {
-	keys := throttleKeysOf(name, source)
-	if _, err := tx.exec(ctx, `UPDATE sign_in_throttle SET failures = 0, since = NULL, last_failure_at = NULL, last_success_at = ?
-		WHERE kind = ? AND name = ? AND source = ?`, tx.db.timeArg(tx.now), keys[1].kind, keys[1].name, keys[1].source); err != nil {
-		return err
-	}
-	for _, k := range []throttleKey{keys[0], keys[2]} {
-		if _, err := tx.exec(ctx, `UPDATE sign_in_throttle SET failures = failures - 1
-			WHERE kind = ? AND name = ? AND source = ? AND failures > 0`, k.kind, k.name, k.source); err != nil {
+	for _, k := range throttleKeysOf(name, source) { // in lock order
+		q := `UPDATE sign_in_throttle SET failures = failures - 1 WHERE kind = ? AND name = ? AND source = ? AND failures > 0`
+		args := []any{k.kind, k.name, k.source}
+		if k.kind == "pair" {
+			q = `UPDATE sign_in_throttle SET failures = 0, since = NULL, last_failure_at = NULL, last_success_at = ?
+				WHERE kind = ? AND name = ? AND source = ?`
+			args = append([]any{tx.db.timeArg(tx.now)}, args...)
+		}
+		if _, err := tx.exec(ctx, q, args...); err != nil {
 			return err
 		}
 	}
@@ -171,9 +175,14 @@ func (tx *Tx) takeBackFailure(ctx context.Context, name, source string) error {
 // source (a password reset, an account enabled), keeping the sources it
 // signed in from.
 func (tx *Tx) clearFailures(ctx context.Context, name string) error {
-	_, err := tx.exec(ctx, `UPDATE sign_in_throttle SET failures = 0, since = NULL, last_failure_at = NULL
-		WHERE name = ? AND kind IN ('account', 'pair')`, name)
-	return err
+	// The account's row first, as an attempt takes it before its pair's.
+	for _, kind := range []string{"account", "pair"} {
+		if _, err := tx.exec(ctx, `UPDATE sign_in_throttle SET failures = 0, since = NULL, last_failure_at = NULL
+			WHERE kind = ? AND name = ?`, kind, name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sweepEvery is how often a process deletes expired sign-in rows.

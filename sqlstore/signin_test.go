@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -263,6 +264,49 @@ func TestThrottleRowsExpire(t *testing.T) {
 			// The known pair and the rows of this last sign-in.
 			if n := rows(); n > 3 {
 				t.Errorf("%d rows a day after the failures, want at most 3", n)
+			}
+		})
+	}
+}
+
+// TestSignInsAtOnce: right and wrong passwords for one name, from one
+// address and from others, sent together with a password reset, are each
+// answered (signed in, wrong, or wait) without a deadlock or other error.
+func TestSignInsAtOnce(t *testing.T) {
+	for _, engine := range sqltest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			db, _, _ := clockDB(t, engine, smallCity())
+			createUser(t, db, "tang.ming", zhufang.RoleCommunityOfficer, zhufang.Scope{Level: zhufang.ScopeCommunity, CommunityID: 1})
+			errs := make([]error, 16)
+			var wg sync.WaitGroup
+			for i := range errs {
+				wg.Go(func() {
+					password := testPassword
+					if i%2 == 1 {
+						password = wrongPassword
+					}
+					errs[i] = signInFrom(db, fmt.Sprintf("10.0.0.%d", i%3), "tang.ming", password)
+				})
+			}
+			wg.Go(func() {
+				if err := db.SetPassword(context.Background(), "tang.ming", testPassword); err != nil {
+					t.Errorf("password reset among the sign-ins: %v", err)
+				}
+			})
+			wg.Wait()
+			signedIn := 0
+			for i, err := range errs {
+				switch zhufang.ErrorCode(err) {
+				case "":
+					signedIn++
+				case zhufang.EUNAUTHORIZED, zhufang.ETOOMANY:
+				default:
+					t.Errorf("attempt %d: %v", i, err)
+				}
+			}
+			if signedIn == 0 {
+				t.Error("no right password got in")
 			}
 		})
 	}
