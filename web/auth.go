@@ -281,8 +281,10 @@ func clearCookie(w http.ResponseWriter, name string) {
 }
 
 // limiter counts sign-in attempts per client address in a sliding window,
-// so one address cannot try passwords across many accounts; the per-account
-// throttle in the store covers many addresses trying one account.
+// whatever their outcome, in memory: it keeps a flood from one address from
+// costing a password hash each. The throttle that counts failures, per name
+// and address, per address and per name, is the store's
+// (zhufang.SignInWait), shared by every node.
 type limiter struct {
 	mu     sync.Mutex
 	window time.Duration
