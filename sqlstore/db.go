@@ -373,7 +373,7 @@ func (db *DB) begin(ctx context.Context) (*Tx, error) {
 	}
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
-		db.unlockServe()
+		db.release()
 		return nil, db.translate(err)
 	}
 	return &Tx{tx: tx, db: db, now: db.clock.Now().UTC().Truncate(time.Microsecond)}, nil
