@@ -268,28 +268,6 @@ func (s *Session) Expired(now time.Time) bool {
 	return now.Sub(s.SeenAt) >= IdleTimeout || now.Sub(s.CreatedAt) >= MaxSessionAge
 }
 
-// Sign-in throttling: after FreeAttempts wrong passwords in a row, each
-// further attempt must wait LoginDelay; after LockAttempts the account is
-// locked for LockDuration. A right password resets the count.
-const (
-	FreeAttempts = 3
-	LockAttempts = 10
-	LockDuration = 15 * time.Minute
-)
-
-// LoginDelay is how long after the last failure the next attempt must wait,
-// given the failures so far: nothing for the first few, then doubling from
-// one second, then the lock.
-func LoginDelay(failures int) time.Duration {
-	switch {
-	case failures < FreeAttempts:
-		return 0
-	case failures >= LockAttempts:
-		return LockDuration
-	}
-	return time.Second << (failures - FreeAttempts)
-}
-
 // UserService keeps users and their sessions.
 type UserService interface {
 	// CreateUser stores a new user with the password's hash. ECONFLICT for

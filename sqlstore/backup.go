@@ -63,6 +63,13 @@ func Restore(ctx context.Context, from, to string, force bool) error {
 	if latest := LatestVersion(SQLite); v > latest {
 		return zhufang.Errorf(zhufang.EINVALID, "%s is at schema version %d, newer than this zhufang's %d", from, v, latest)
 	}
+	// A server holding the file would go on with the old database under it;
+	// holding its lock also keeps one from starting midway.
+	release, err := takeServeLock(to)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if !force {
 		if err := refuseFilled(ctx, to); err != nil {
 			return err

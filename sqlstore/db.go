@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,6 +47,10 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// Clock gives transactions their frozen "now". Default the system clock.
 	Clock zhufang.Clock
+	// Serving takes the SQLite database's serving lock, refusing with
+	// ECONFLICT a database another process serves; Close releases it.
+	// PostgreSQL has no such lock: several nodes serve one database.
+	Serving bool
 }
 
 // DB is an open zhufang database.
@@ -60,14 +65,17 @@ type DB struct {
 	// handler, which sleeps up to 100 ms between tries, keeps tail latency
 	// low under concurrent intake.
 	writer chan struct{}
-	// ghosts throttles sign-ins on names no user has.
-	ghosts ghostAttempts
+	// swept is when (Unix nanoseconds) this process last deleted expired
+	// sign-in failures.
+	swept atomic.Int64
 	// keys are this database's (this schema's) PostgreSQL advisory lock
 	// keys, so that two zhufang schemas on one server never share a lock.
 	keys lockKeys
 	// pgConfig reaches the PostgreSQL server again, for the leader's own
 	// connection outside the pool.
 	pgConfig *pgx.ConnConfig
+	// unlockServe drops the serving lock, when Open took it.
+	unlockServe func()
 	// beforeCommit, when set by a test, runs between a transaction's
 	// outbox insert and its commit.
 	beforeCommit func()
@@ -120,6 +128,23 @@ func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
 	if err := checkSQLiteFile(path); err != nil {
 		return nil, err
 	}
+	release := func() {}
+	if opt.Serving {
+		var err error
+		if release, err = takeServeLock(path); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openSQLiteFile(ctx, path, opt)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	db.unlockServe = release
+	return db, nil
+}
+
+func openSQLiteFile(ctx context.Context, path string, opt Options) (*DB, error) {
 	ms := opt.BusyTimeout.Milliseconds()
 	// synchronous(FULL): every commit reaches the disk before it is
 	// acknowledged, so an incident a caller was told is stored survives a
@@ -287,8 +312,15 @@ func redact(dsn string) string {
 	return u.Redacted()
 }
 
-// Close closes the database.
-func (db *DB) Close() error { return db.db.Close() }
+// Close closes the database and drops its serving lock.
+func (db *DB) Close() error {
+	err := db.db.Close()
+	if db.unlockServe != nil {
+		db.unlockServe()
+		db.unlockServe = nil
+	}
+	return err
+}
 
 // Engine reports which engine db runs on.
 func (db *DB) Engine() Engine { return db.engine }

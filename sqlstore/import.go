@@ -228,7 +228,7 @@ func (db *DB) ClearOrg(ctx context.Context) error {
 func (tx *Tx) clearCity(ctx context.Context) error {
 	// The city's incidents hang on its communities and go with them.
 	tables := append(append([]string{}, orgTables...), "incidents", "incident_transitions", "breach_alerts",
-		"devices", "unit_tracks", "assignments", "users", "sessions", "demo_city")
+		"devices", "unit_tracks", "assignments", "users", "sessions", "sign_in_throttle", "demo_city")
 	if tx.db.engine == Postgres {
 		// One TRUNCATE of all tables skips the per-row foreign-key checks
 		// that make deleting a city row by row take seconds.

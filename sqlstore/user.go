@@ -3,8 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"math"
-	"sync"
 	"time"
 
 	"zhufang"
@@ -160,8 +158,8 @@ func (db *DB) FindUsers(ctx context.Context) ([]*zhufang.User, error) {
 	return out, db.translate(rows.Err())
 }
 
-// SetPassword changes a password, clears the failure count and ends every
-// session of the user.
+// SetPassword changes a password, clears the name's sign-in failures and
+// ends every session of the user.
 func (db *DB) SetPassword(ctx context.Context, username, password string) error {
 	if err := zhufang.ValidatePassword(password); err != nil {
 		return err
@@ -171,20 +169,22 @@ func (db *DB) SetPassword(ctx context.Context, username, password string) error 
 		return zhufang.WrapError(zhufang.EINTERNAL, "cannot hash the password", err)
 	}
 	return db.changeUser(ctx, username, zhufang.AuditUserPassword,
-		`UPDATE users SET password_hash = ?, failed_logins = 0, updated_at = ? WHERE id = ?`, hash)
+		`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash)
 }
 
-// SetUserDisabled disables or enables a user; disabling ends their sessions.
+// SetUserDisabled disables or enables a user, clearing the name's sign-in
+// failures; disabling ends their sessions.
 func (db *DB) SetUserDisabled(ctx context.Context, username string, disabled bool) error {
 	action := zhufang.AuditUserEnable
 	if disabled {
 		action = zhufang.AuditUserDisable
 	}
-	return db.changeUser(ctx, username, action, `UPDATE users SET disabled = ?, failed_logins = 0, updated_at = ? WHERE id = ?`, disabled)
+	return db.changeUser(ctx, username, action, `UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?`, disabled)
 }
 
 // changeUser runs one UPDATE of a user named by username (its last two
-// parameters are the time and the ID), ends the user's sessions and audits.
+// parameters are the time and the ID), clears the name's sign-in failures,
+// ends the user's sessions and audits.
 func (db *DB) changeUser(ctx context.Context, username, action, update string, arg any) error {
 	if err := zhufang.Authorize(ctx, zhufang.PermManageUsers); err != nil {
 		return err
@@ -203,6 +203,9 @@ func (db *DB) changeUser(ctx context.Context, username, action, update string, a
 		return db.translate(err)
 	}
 	if _, err := tx.exec(ctx, update, arg, db.timeArg(tx.now), id); err != nil {
+		return err
+	}
+	if err := tx.clearFailures(ctx, username); err != nil {
 		return err
 	}
 	if action != zhufang.AuditUserEnable {
@@ -237,159 +240,6 @@ func (db *DB) SetUserLang(ctx context.Context, id int64, lang string) error {
 		return zhufang.Errorf(zhufang.ENOTFOUND, "user %d does not exist", id)
 	}
 	return tx.commit()
-}
-
-// errBadLogin is the one answer to a wrong username or a wrong password, so
-// the answer does not tell which usernames exist.
-var errBadLogin = zhufang.Errorf(zhufang.EUNAUTHORIZED, "wrong username or password")
-
-// Authenticate checks a password, throttled per user: after a few failures
-// each attempt must wait longer, and after more the account is locked for a
-// while. The failure count is kept in the database, so it holds across
-// restarts and across nodes.
-//
-// Each attempt is first counted as a failure, in a transaction that also
-// checks the throttle, and only then is the password checked (outside any
-// transaction, since argon2 is slow on purpose); a right password takes the
-// count back. So guesses sent at once cannot all slip through the check.
-func (db *DB) Authenticate(ctx context.Context, username, password string) (*zhufang.User, error) {
-	a := zhufang.ActorFromContext(ctx)
-	addr := ""
-	if a != nil {
-		addr = a.Address
-	}
-	u, hash, err := db.reserveAttempt(ctx, username)
-	if err != nil {
-		if zhufang.ErrorCode(err) == zhufang.ENOTFOUND {
-			// A name no one has is throttled like one someone has, so the
-			// answers do not tell which names exist.
-			if err := db.ghosts.attempt(username, db.clock.Now()); err != nil {
-				return nil, err
-			}
-			auth.SpendCheck(password)
-			return nil, errBadLogin
-		}
-		return nil, err
-	}
-	ok, err := auth.CheckPassword(hash, password)
-	if err != nil {
-		return nil, zhufang.WrapError(zhufang.EINTERNAL, "cannot check the password", err)
-	}
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.rollback()
-	if !ok {
-		if err := tx.auditAs(ctx, u.Username, u.ID, addr, zhufang.AuditSignInFailed, userRecord(u.ID), ""); err != nil {
-			return nil, err
-		}
-		if err := tx.commit(); err != nil {
-			return nil, err
-		}
-		return nil, errBadLogin
-	}
-	if err := u.CheckActive(); err != nil {
-		return nil, err
-	}
-	if _, err := tx.exec(ctx, `UPDATE users SET failed_logins = 0, last_failure_at = NULL, last_login_at = ? WHERE id = ?`,
-		db.timeArg(tx.now), u.ID); err != nil {
-		return nil, err
-	}
-	if err := tx.auditAs(ctx, u.Username, u.ID, addr, zhufang.AuditSignIn, userRecord(u.ID), ""); err != nil {
-		return nil, err
-	}
-	u.LastLoginAt = tx.now
-	return u, tx.commit()
-}
-
-// reserveAttempt checks the throttle and counts the attempt as a failure,
-// in one transaction holding the user's row; it returns the user and their
-// stored hash. ETOOMANY when the user must wait.
-func (db *DB) reserveAttempt(ctx context.Context, username string) (*zhufang.User, string, error) {
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	defer tx.rollback()
-	var hash string
-	var failures int
-	var lastFailure sql.NullString
-	q := `SELECT ` + userColumns + `, password_hash, failed_logins, CAST(last_failure_at AS TEXT) FROM users WHERE username = ?`
-	if db.engine == Postgres {
-		q += ` FOR UPDATE`
-	}
-	u, err := scanUser(tx.queryRow(ctx, q, username), &hash, &failures, &lastFailure)
-	if err == sql.ErrNoRows {
-		return nil, "", zhufang.Errorf(zhufang.ENOTFOUND, "no such user")
-	}
-	if err != nil {
-		return nil, "", db.translate(err)
-	}
-	if lastFailure.Valid {
-		var last time.Time
-		if err := (timeColumn{&last}).parse(normalTime(lastFailure.String)); err != nil {
-			return nil, "", db.translate(err)
-		}
-		if err := throttled(failures, last, tx.now); err != nil {
-			return nil, "", err
-		}
-	}
-	if _, err := tx.exec(ctx, `UPDATE users SET failed_logins = failed_logins + 1, last_failure_at = ? WHERE id = ?`,
-		db.timeArg(tx.now), u.ID); err != nil {
-		return nil, "", err
-	}
-	return u, hash, tx.commit()
-}
-
-// throttled returns ETOOMANY while an account with this many failures in a
-// row, the last at last, must still wait.
-func throttled(failures int, last, now time.Time) error {
-	wait := zhufang.LoginDelay(failures)
-	left := last.Add(wait).Sub(now)
-	switch {
-	case wait == 0 || left <= 0:
-		return nil
-	case failures >= zhufang.LockAttempts:
-		return zhufang.Errorf(zhufang.ETOOMANY, "this account is locked after %d wrong passwords; try again in %d minutes", failures, int(math.Ceil(left.Minutes())))
-	}
-	return zhufang.Errorf(zhufang.ETOOMANY, "too many wrong passwords; wait %d seconds before trying again", int(math.Ceil(left.Seconds())))
-}
-
-// ghostAttempts counts sign-in attempts on names no user has, in memory,
-// so that they are throttled exactly like real accounts.
-type ghostAttempts struct {
-	mu    sync.Mutex
-	names map[string]ghost
-}
-
-type ghost struct {
-	failures int
-	last     time.Time
-}
-
-// attempt checks the throttle for an unknown name and counts the attempt.
-func (g *ghostAttempts) attempt(name string, now time.Time) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.names == nil {
-		g.names = map[string]ghost{}
-	}
-	gh := g.names[name]
-	if gh.failures > 0 {
-		if err := throttled(gh.failures, gh.last, now); err != nil {
-			return err
-		}
-	}
-	if len(g.names) >= 100000 { // a spray of names: forget those long quiet
-		for n, x := range g.names {
-			if now.Sub(x.last) > zhufang.LockDuration {
-				delete(g.names, n)
-			}
-		}
-	}
-	g.names[name] = ghost{failures: gh.failures + 1, last: now}
-	return nil
 }
 
 // CreateSession starts a session and returns its token; only the token's

@@ -303,7 +303,7 @@ func TestAuthenticateGivesNothingAway(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := db.Authenticate(ctx, "tang.ming", testPassword)
-			wantCode(t, err, zhufang.EFORBIDDEN, "disabled")
+			wantCode(t, err, zhufang.EUNAUTHORIZED, "wrong username or password")
 			_, err = db.Authenticate(ctx, "tang.ming", "not the password")
 			wantCode(t, err, zhufang.EUNAUTHORIZED, "wrong username or password")
 			if err := db.SetUserDisabled(ctx, "tang.ming", false); err != nil {

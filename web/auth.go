@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -42,8 +43,8 @@ func requestFrom(ctx context.Context) *request {
 	return rq
 }
 
-// clientAddress is the peer's IP. Headers such as X-Forwarded-For are not
-// trusted: a proxy in front must be configured to pass the peer through.
+// clientAddress is the TCP peer's IP. Headers such as X-Forwarded-For are
+// not trusted here: any client can send them.
 func clientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -52,12 +53,81 @@ func clientAddress(r *http.Request) string {
 	return host
 }
 
+// sourceAddress is the client's IP as far as it can be trusted: the TCP
+// peer, unless the peer is one of TrustedProxies, in which case
+// X-Forwarded-For is read from the right (each proxy appends the address
+// it was reached from) past the trusted proxies to the first address that
+// is not one. Whatever the client wrote itself lies further left and is
+// never reached. A header that does not parse gives the peer: the proxy's
+// address, shared and so throttled with everyone behind it, rather than
+// an address the client chose.
+func (s *Server) sourceAddress(r *http.Request) string {
+	peer := clientAddress(r)
+	if len(s.TrustedProxies) == 0 || !s.trusted(peer) {
+		return peer
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(h, ",")...)
+	}
+	addr := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		ip, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer
+		}
+		addr = ip.Unmap().String()
+		if !s.trusted(addr) {
+			break
+		}
+	}
+	return addr
+}
+
+// trusted reports whether addr is one of TrustedProxies.
+func (s *Server) trusted(addr string) bool {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range s.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseTrustedProxies reads a comma-separated list of addresses and CIDR
+// prefixes (10.0.0.5, 10.1.0.0/16, ::1) for Server.TrustedProxies.
+func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		ip, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, zhufang.Errorf(zhufang.EINVALID, "%q is not an IP address or CIDR prefix", f)
+		}
+		ip = ip.Unmap()
+		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	return out, nil
+}
+
 // identify finds who is making the request: a device (bearer token zfd_…),
 // a user by bearer session token (API clients), or a user by session
 // cookie (the console). No credential gives a nil actor and no error; a
 // credential that does not hold gives EUNAUTHORIZED.
 func (s *Server) identify(r *http.Request) (*request, error) {
-	addr := clientAddress(r)
+	addr := s.sourceAddress(r)
 	if h := r.Header.Get("Authorization"); h != "" {
 		token, ok := strings.CutPrefix(h, "Bearer ")
 		token = strings.TrimSpace(token)
@@ -211,8 +281,10 @@ func clearCookie(w http.ResponseWriter, name string) {
 }
 
 // limiter counts sign-in attempts per client address in a sliding window,
-// so one address cannot try passwords across many accounts; the per-account
-// throttle in the store covers many addresses trying one account.
+// whatever their outcome, in memory: it keeps a flood from one address from
+// costing a password hash each. The throttle that counts failures, per name
+// and address, per address and per name, is the store's
+// (zhufang.SignInWait), shared by every node.
 type limiter struct {
 	mu     sync.Mutex
 	window time.Duration
@@ -261,7 +333,7 @@ func (l *limiter) allow(addr string) error {
 // signIn checks a name and password and starts a session; shared by the
 // sign-in form and the API.
 func (s *Server) signIn(r *http.Request, username, password string) (*zhufang.User, string, *zhufang.Session, error) {
-	addr := clientAddress(r)
+	addr := s.sourceAddress(r)
 	if err := s.logins.allow(addr); err != nil {
 		return nil, "", nil, err
 	}
@@ -274,6 +346,11 @@ func (s *Server) signIn(r *http.Request, username, password string) (*zhufang.Us
 		return nil, "", nil, err
 	}
 	token, sess, err := s.Users.CreateSession(ctx, u.ID, addr)
+	if zhufang.ErrorCode(err) == zhufang.EFORBIDDEN {
+		// Disabled since the password was checked: answered as the store
+		// answers a disabled account's password, like a wrong one.
+		return nil, "", nil, zhufang.Errorf(zhufang.EUNAUTHORIZED, "wrong username or password")
+	}
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -398,8 +475,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		switch code {
 		case zhufang.ETOOMANY:
 			msg = "login.throttled"
-		case zhufang.EFORBIDDEN:
-			msg = "login.disabled"
 		case zhufang.EUNAUTHORIZED:
 		default:
 			return err

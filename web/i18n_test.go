@@ -37,7 +37,7 @@ func TestCatalogsComplete(t *testing.T) {
 		return nil
 	})
 	// Keys handlers pass as titles and messages.
-	for _, k := range []string{"login.title", "login.stale", "login.wrong", "login.throttled", "login.disabled",
+	for _, k := range []string{"login.title", "login.stale", "login.wrong", "login.throttled",
 		"board.title", "incident.title", "unit.title", "station.title", "org.title", "map.title", "audit.title",
 		"error.title", "board.msg.taken", "live.on", "live.retry", "assign.sent"} {
 		want[k] = true

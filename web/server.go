@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,6 +57,11 @@ type Server struct {
 	// MetricsToken lets a scraper from another host read /metrics with
 	// Authorization: Bearer <token>; empty, only loopback may.
 	MetricsToken string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client: the address sign-ins are throttled by and the audit
+	// trail records. Empty, the header is ignored and the TCP peer is the
+	// client. /metrics never trusts the header.
+	TrustedProxies []netip.Prefix
 
 	tmpl     map[string]*template.Template // per language
 	catalogs *catalogs

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -51,6 +52,10 @@ type Config struct {
 	AnchorDay   string
 	progress    io.Writer    // where building shows progress, if a terminal
 	progressLog *slog.Logger // where it logs progress otherwise
+
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (serve --trusted-proxy).
+	TrustedProxies []netip.Prefix
 }
 
 // usageError is a mistake in how zhufang was called; main exits with 2.
@@ -137,7 +142,12 @@ func withDB(ctx context.Context, dsn string, f func(db *sqlstore.DB) error) erro
 
 // openDB opens and migrates the database.
 func openDB(ctx context.Context, dsn string) (*sqlstore.DB, error) {
-	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	return openDBWith(ctx, dsn, sqlstore.Options{})
+}
+
+// openDBWith opens the database with opt and migrates it.
+func openDBWith(ctx context.Context, dsn string, opt sqlstore.Options) (*sqlstore.DB, error) {
+	db, err := sqlstore.Open(ctx, dsn, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -99,6 +99,7 @@ func TestCommandLine(t *testing.T) {
 		{"not a database", []string{"migrate", "--db", writeFile(t, dir, "notes.txt", "my notes")}, 1, "is not a zhufang database", ""},
 		{"port not a number", []string{"serve", "--addr", "127.0.0.1:abc"}, 2, "port from 0 to 65535", ""},
 		{"port too big", []string{"serve", "--addr", ":99999"}, 2, "port from 0 to 65535", ""},
+		{"bad trusted proxy", []string{"serve", "--trusted-proxy", "proxy.example"}, 2, `--trusted-proxy: "proxy.example" is not an IP address or CIDR prefix`, ""},
 		{"empty addr", []string{"serve", "--addr", ""}, 2, "must be HOST:PORT", ""},
 		{"bad zones", []string{"serve", "--zones", "downtown=1m/2m/3m"}, 2, "--zones: zone thresholds", ""},
 		{"zones out of order", []string{"serve", "--zones", "urban=5m/3m/1m"}, 2, "--zones: zone thresholds must satisfy", ""},

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"zhufang"
 	"zhufang/auth"
@@ -33,22 +36,41 @@ func secExec(t *testing.T, db *sql.DB, q string, args ...any) {
 	}
 }
 
-// secSignInThrottle: wrong passwords are answered "wrong" a few
-// times, then the account must wait, then it is locked even to the right
-// password; the wait is moved into the past in the database instead of
-// being slept through. Guesses sent at once do not slip past the count. One
-// address cannot try more than 20 sign-ins a minute, whatever the names.
+// secPast moves the last failure of a name's sign-ins from one client's
+// address d into the past, instead of the test sleeping through the wait.
+func secPast(t *testing.T, db *sql.DB, name string, c *secClient, d time.Duration) {
+	t.Helper()
+	secExec(t, db, `UPDATE sign_in_throttle SET last_failure_at = ? WHERE kind = 'pair' AND name = ? AND source = ?`,
+		secAgo(d), name, c.from)
+}
+
+// secAPIError reads a JSON error answer.
+func secAPIError(r secResp) (code, message string) {
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	json.Unmarshal([]byte(r.body), &e)
+	return e.Error.Code, e.Error.Message
+}
+
+// secSignInThrottle: wrong passwords from one address are answered
+// "wrong" a few times, then that address must wait, then it is locked even
+// to the right password; the wait is moved into the past in the database
+// instead of being slept through. The same account from another address is
+// not held back, however long the stranger keeps at it, through the form or
+// the API. Guesses sent at once do not slip past the count. One address
+// cannot try more than 20 sign-ins a minute, whatever the names.
 func secSignInThrottle(t *testing.T, srv *secServer) {
 	raw := sqltest.Raw(t, srv.dsn)
-	for _, u := range []string{"lockee", "target", "known"} {
+	for _, u := range []string{"lockee", "target", "known", "dispatcher"} {
 		secAddUser(t, srv.dsn, u, zhufang.RoleDispatcher)
 	}
 
 	t.Run("wrong, throttled, locked", func(t *testing.T) {
-		// Each attempt comes from another address, as a spread-out attack
-		// would: the account's own count must stop it. Before each, the
-		// last failure is put ago into the past: zero is "at once", however
-		// slowly the password hashing of the last attempt ran.
+		// Before each attempt but the first the last failure is put ago
+		// into the past: zero is "at once", however slowly the password
+		// hashing of the last attempt ran. The address may try 20 times a
+		// minute, so only some of the waits are tried early.
 		type step struct {
 			name     string
 			ago      time.Duration
@@ -66,7 +88,7 @@ func secSignInThrottle(t *testing.T, srv *secServer) {
 		}
 		for n := zhufang.FreeAttempts; n < zhufang.LockAttempts; n++ {
 			d := zhufang.LoginDelay(n)
-			if d > time.Second {
+			if n == 5 || n == zhufang.LockAttempts-1 {
 				steps = append(steps, step{fmt.Sprintf("failure %d: before its %s wait is over", n+1, d), d - time.Second, wrong, 429, "too many wrong passwords"})
 			}
 			steps = append(steps, step{fmt.Sprintf("failure %d: after its %s wait", n+1, d), d + time.Second, wrong, 401, "wrong username or password"})
@@ -77,19 +99,56 @@ func secSignInThrottle(t *testing.T, srv *secServer) {
 			step{"right password after the lock", zhufang.LockDuration + time.Second, right, 201, ""},
 			step{"a wrong password after: counted from zero", 0, wrong, 401, "wrong username or password"},
 		)
-		for _, s := range steps {
-			secExec(t, raw, `UPDATE users SET last_failure_at = ? WHERE username = 'lockee'`, secAgo(s.ago))
-			r := secNewClient(t, srv).json("POST", "/api/v1/session", fmt.Sprintf(`{"username":"lockee","password":%q}`, s.password))
-			var e struct {
-				Error struct{ Code, Message string }
+		c := secNewClient(t, srv)
+		for i, s := range steps {
+			if i > 0 {
+				secPast(t, raw, "lockee", c, s.ago)
 			}
-			json.Unmarshal([]byte(r.body), &e)
-			if r.code != s.code || !strings.Contains(e.Error.Message, s.says) {
+			r := c.json("POST", "/api/v1/session", fmt.Sprintf(`{"username":"lockee","password":%q}`, s.password))
+			code, message := secAPIError(r)
+			if r.code != s.code || !strings.Contains(message, s.says) {
 				t.Fatalf("%s: %s, want %d saying %q", s.name, r, s.code, s.says)
 			}
-			if s.code == 429 && e.Error.Code != zhufang.ETOOMANY {
-				t.Fatalf("%s: code %q, want %s", s.name, e.Error.Code, zhufang.ETOOMANY)
+			if s.code == 429 && code != zhufang.ETOOMANY {
+				t.Fatalf("%s: code %q, want %s", s.name, code, zhufang.ETOOMANY)
 			}
+		}
+	})
+
+	t.Run("a stranger cannot lock the user out", func(t *testing.T) {
+		stranger, user := secNewClient(t, srv), secNewClient(t, srv)
+		guess := func() secResp {
+			return stranger.json("POST", "/api/v1/session", `{"username":"dispatcher","password":"a stranger's guess"}`)
+		}
+		userGetsIn := func(when string) {
+			t.Helper()
+			b := secClientFrom(t, srv, user.from) // a fresh browser on the user's machine
+			if r := b.signIn("dispatcher", secPassword); r.code != http.StatusSeeOther || b.cookie("/", "zf_session") == "" {
+				t.Fatalf("%s: the user signing in on the form from another address: %s, want 303 and a session", when, r)
+			}
+			secAPISignIn(t, user, "dispatcher", secPassword)
+		}
+		for i := range zhufang.LockAttempts {
+			if i > 0 {
+				secPast(t, raw, "dispatcher", stranger, zhufang.LoginDelay(i)+time.Second)
+			}
+			if r := guess(); r.code != 401 {
+				t.Fatalf("the stranger's guess %d: %s, want 401", i+1, r)
+			}
+		}
+		if r := stranger.signIn("dispatcher", secPassword); r.code != http.StatusTooManyRequests {
+			t.Fatalf("the right password from the stranger's locked address: %s, want 429", r)
+		}
+		userGetsIn("the stranger's address locked")
+		for round := range 3 { // a guess each time the lock ends
+			secPast(t, raw, "dispatcher", stranger, zhufang.LockDuration+time.Second)
+			if r := guess(); r.code != 401 {
+				t.Fatalf("round %d: the stranger's guess as the lock ends: %s, want 401", round+1, r)
+			}
+			if r := guess(); r.code != http.StatusTooManyRequests {
+				t.Fatalf("round %d: the stranger's next guess: %s, want 429", round+1, r)
+			}
+			userGetsIn(fmt.Sprintf("round %d", round+1))
 		}
 	})
 
@@ -100,7 +159,7 @@ func secSignInThrottle(t *testing.T, srv *secServer) {
 				t.Fatalf("wrong password %d: %s, want 401 and the wrong-password message", i+1, r)
 			}
 		}
-		now := func() { secExec(t, raw, `UPDATE users SET last_failure_at = ? WHERE username = 'target'`, secAgo(0)) }
+		now := func() { secPast(t, raw, "target", c, 0) }
 		now()
 		r := c.signIn("target", secPassword)
 		if r.code != http.StatusTooManyRequests || !strings.Contains(r.body, "请稍后再试") || c.cookie("/", "zf_session") != "" {
@@ -119,11 +178,17 @@ func secSignInThrottle(t *testing.T, srv *secServer) {
 
 	t.Run("guesses at once", func(t *testing.T) {
 		secAddUser(t, srv.dsn, "rushed", zhufang.RoleDispatcher)
+		c := secNewClient(t, srv)
+		for i := range zhufang.FreeAttempts {
+			if r := c.json("POST", "/api/v1/session", `{"username":"rushed","password":"not the password at all"}`); r.code != 401 {
+				t.Fatalf("wrong password %d: %s", i+1, r)
+			}
+		}
+		secPast(t, raw, "rushed", c, zhufang.LoginDelay(zhufang.FreeAttempts)+time.Second)
 		const n = 12
 		codes := make([]int, n)
 		var wg sync.WaitGroup
 		for i := range n {
-			c := secNewClient(t, srv)
 			wg.Go(func() {
 				req, _ := http.NewRequest("POST", c.base+"/api/v1/session", strings.NewReader(`{"username":"rushed","password":"guess `+strconv.Itoa(i)+`"}`))
 				req.Header.Set("Content-Type", "application/json")
@@ -138,26 +203,29 @@ func secSignInThrottle(t *testing.T, srv *secServer) {
 		for _, c := range codes {
 			counted[c]++
 		}
-		if counted[401] < 1 || counted[401] > zhufang.FreeAttempts || counted[429] != n-counted[401] {
-			t.Fatalf("%d guesses at once were answered %v, want at most %d checked (401) and the rest 429", n, counted, zhufang.FreeAttempts)
+		if counted[401] != 1 || counted[429] != n-1 {
+			t.Fatalf("%d guesses at once from one address after its free attempts were answered %v, want one checked (401) and the rest 429", n, counted)
 		}
 	})
 
 	t.Run("20 sign-ins per address per minute", func(t *testing.T) {
 		c := secNewClient(t, srv)
+		clear := func() {
+			if _, err := raw.Exec(`UPDATE sign_in_throttle SET failures = 0 WHERE name = 'known'`); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for i := range 20 {
 			name := fmt.Sprintf("nobody%02d", i)
 			if i%5 == 0 {
 				name = "known" // an existing name among them, with a wrong password
-				if i > 0 {
-					secExec(t, raw, `UPDATE users SET failed_logins = 0, last_failure_at = NULL WHERE username = 'known'`)
-				}
+				clear()
 			}
 			if r := c.json("POST", "/api/v1/session", fmt.Sprintf(`{"username":%q,"password":"not the password"}`, name)); r.code != 401 {
 				t.Fatalf("attempt %d (%s): %s, want 401", i+1, name, r)
 			}
 		}
-		secExec(t, raw, `UPDATE users SET failed_logins = 0, last_failure_at = NULL WHERE username = 'known'`)
+		clear()
 		for _, tc := range []struct {
 			name string
 			send func() secResp
@@ -335,11 +403,32 @@ func secSessionEnds(t *testing.T, srv *secServer) {
 			t.Fatal(err)
 		}
 		secRefused(t, srv, "a session of a disabled user", tok, true)
-		if r := secNewClient(t, srv).signIn("gone", secPassword); r.code != http.StatusForbidden || !strings.Contains(r.body, "该账号已停用") {
-			t.Errorf("a disabled user signing in: %s, want 403 and the disabled message", r)
+		// The right password of a disabled account is answered exactly as
+		// a wrong one, on the form and the API: the status and the body,
+		// but for the sign-in form's fresh secret.
+		secret := regexp.MustCompile(`name="csrf" value="[^"]*"`)
+		answer := func(r secResp) string {
+			return fmt.Sprintf("%d %s", r.code, secret.ReplaceAllString(r.body, `name="csrf" value=""`))
 		}
-		if r := secNewClient(t, srv).json("POST", "/api/v1/session", fmt.Sprintf(`{"username":"gone","password":%q}`, secPassword)); r.code != http.StatusForbidden {
-			t.Errorf("a disabled user signing in through the API: %s, want 403", r)
+		api := func(password string) secResp {
+			return secNewClient(t, srv).json("POST", "/api/v1/session", fmt.Sprintf(`{"username":"gone","password":%q}`, password))
+		}
+		for _, tc := range []struct {
+			name  string
+			right func() secResp
+			wrong func() secResp
+		}{
+			{"the form", func() secResp { return secNewClient(t, srv).signIn("gone", secPassword) },
+				func() secResp { return secNewClient(t, srv).signIn("gone", "not the password at all") }},
+			{"the API", func() secResp { return api(secPassword) }, func() secResp { return api("not the password at all") }},
+		} {
+			right, wrong := tc.right(), tc.wrong()
+			if right.code != http.StatusUnauthorized {
+				t.Errorf("a disabled user signing in on %s: %s, want 401", tc.name, right)
+			}
+			if diff := cmp.Diff(answer(wrong), answer(right)); diff != "" {
+				t.Errorf("on %s a disabled account's right password is answered unlike a wrong one (-wrong +right):\n%s", tc.name, diff)
+			}
 		}
 		if _, err := secCLI(t, "user", "enable", "--db", srv.dsn, "gone"); err != nil {
 			t.Fatal(err)

@@ -116,7 +116,13 @@ type secClient struct {
 func secNewClient(t *testing.T, srv *secServer) *secClient {
 	t.Helper()
 	n := secAddrs.Add(1)
-	from := fmt.Sprintf("127.1.%d.%d", n/250, n%250+1)
+	return secClientFrom(t, srv, fmt.Sprintf("127.1.%d.%d", n/250, n%250+1))
+}
+
+// secClientFrom makes a client (a browser of its own, with an empty cookie
+// jar) that connects from a given loopback address.
+func secClientFrom(t *testing.T, srv *secServer, from string) *secClient {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
 	tr := &http.Transport{DialContext: d.DialContext}

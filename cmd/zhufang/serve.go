@@ -54,7 +54,9 @@ func runServe(ctx context.Context, c call) error {
 // until ctx ends, with the background jobs, then stops the jobs and
 // drains the outbox.
 func serve(ctx context.Context, ln net.Listener, cfg Config, zones zhufang.ZoneProfiles, logger *slog.Logger, c call) error {
-	db, err := openDB(ctx, cfg.DB)
+	// One server per SQLite file: a second would run a second living city
+	// and a second set of leader jobs on the same data.
+	db, err := openDBWith(ctx, cfg.DB, sqlstore.Options{Serving: true})
 	if err != nil {
 		return err
 	}
@@ -136,7 +138,7 @@ func serve(ctx context.Context, ln net.Listener, cfg Config, zones zhufang.ZoneP
 	}
 	srv := &web.Server{Posture: plans, Org: db, Locator: idx, Incidents: db, Compliance: db, Assignments: db, Devices: db, Units: db,
 		Users: db, Audit: db, EventLog: db, Fleet: fl, Events: bus, Intake: intake, Logger: logger, Ready: readiness(db, bus),
-		SecureCookies: cfg.SecureCookies, Metrics: metrics, MetricsToken: cfg.MetricsToken}
+		SecureCookies: cfg.SecureCookies, Metrics: metrics, MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies}
 	h, err := srv.Handler()
 	if err != nil {
 		return err
@@ -217,9 +219,16 @@ func serveConfig(c call) (Config, zhufang.ZoneProfiles, error) {
 	fs.StringVar(&cfg.Zones, "zones", getenv("ZHUFANG_ZONES"), "1-3-5 thresholds over the defaults, e.g. urban=1m/5m/8m,rural=3m/20m/30m (env ZHUFANG_ZONES)")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", getenv("ZHUFANG_SECURE_COOKIES") == "1", "mark cookies Secure on plain HTTP too, behind a TLS proxy (env ZHUFANG_SECURE_COOKIES=1)")
 	fs.DurationVar(&cfg.StaleAfter, "stale-after", 2*time.Minute, "age past which a unit's position is not trusted for recommendation")
+	proxies := fs.String("trusted-proxy", getenv("ZHUFANG_TRUSTED_PROXIES"),
+		"addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client, comma-separated;\nwithout it the header is ignored (env ZHUFANG_TRUSTED_PROXIES)")
 	if err := fs.parseConfig(c.args, &cfg); err != nil {
 		return cfg, nil, err
 	}
+	trusted, err := web.ParseTrustedProxies(*proxies)
+	if err != nil {
+		return cfg, nil, usageError{"--trusted-proxy: " + zhufang.ErrorMessage(err)}
+	}
+	cfg.TrustedProxies = trusted
 	zones, err := zhufang.ParseZoneProfiles(cfg.Zones)
 	if err != nil {
 		return cfg, nil, usageError{"--zones: " + zhufang.ErrorMessage(err)}
