@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -119,6 +118,11 @@ type stageAttrs struct {
 
 func newStageClock(st zhufang.Stage, start, due, reached, now time.Time) stageClock {
 	c := stageClock{Stage: st, Start: start, Due: due, Reached: reached, Now: now}
+	if due.IsZero() {
+		// The incident's lane does not clock this stage (zhufang.LaneClock).
+		c.Attrs = stageAttrs{Class: "none", Text: "—"}
+		return c
+	}
 	c.Attrs = stageAttrs{Class: c.Class(), Text: c.Text(), Due: isoTime(due), Reached: isoTime(reached)}
 	if reached.IsZero() {
 		c.Attrs.Amber = isoTime(c.AmberAt())
@@ -194,7 +198,7 @@ type boardRow struct {
 	Text      rowText // in the reader's language, worked out once per row
 
 	// Sort is the row's place on the board, compared as a string (see
-	// boardKey); the board's script orders rows by it too. It changes only
+	// zhufang.UrgencyKey); the board's script orders rows by it too. It changes only
 	// when the incident does, and every change comes with an event that
 	// brings the row again.
 	Sort string
@@ -213,12 +217,14 @@ func langOf(r *http.Request) string {
 	return zhufang.Languages[0]
 }
 
-// clocksOf returns an incident's three clocks from its transitions.
+// clocksOf returns an incident's three clocks from its transitions, as
+// its lane runs them (zhufang.LaneClock).
 func clocksOf(inc *zhufang.Incident, ts []zhufang.Transition, now time.Time) []stageClock {
 	m := zhufang.MilestonesOf(ts)
+	due := inc.Clock()
 	out := make([]stageClock, 0, 3)
 	for _, st := range zhufang.Stages {
-		out = append(out, newStageClock(st, inc.ReceivedAt, inc.Due.Due(st), m[st], now))
+		out = append(out, newStageClock(st, inc.ReceivedAt, due.Due(st), m[st], now))
 	}
 	return out
 }
@@ -252,36 +258,8 @@ func (s *Server) rowFrom(lang string, c *cityRef, inc *zhufang.Incident, ts []zh
 	if inc.Triage.AlsoStreet {
 		row.Text.AlsoStreet = tr("lane.street")
 	}
-	row.Sort = boardKey(inc, zhufang.PendingDue(inc.State, inc.Due))
+	row.Sort = zhufang.UrgencyKey(inc.State, inc.Clock(), inc.ReceivedAt, inc.ID)
 	return row
-}
-
-// boardKey is where an incident stands on the board, most urgent first:
-// the deadline of its first stage not reached, passed or not (see
-// zhufang.PendingDue; none sorts last), then the oldest, then the first
-// taken. It is one string, so that the server's
-// sort and the board's script compare the same thing the same way: every
-// field is fixed-width hexadecimal nanoseconds (or the ID), and strings
-// compare as the numbers do.
-func boardKey(inc *zhufang.Incident, pending time.Time) string {
-	none := byte('0')
-	if pending.IsZero() {
-		none = '1'
-	}
-	b := make([]byte, 0, 1+3*16)
-	b = append(b, none)
-	for _, v := range [3]int64{unixNano(pending), unixNano(inc.ReceivedAt), inc.ID} {
-		b = fmt.Appendf(b, "%016x", max(v, 0))
-	}
-	return string(b)
-}
-
-// unixNano is t in nanoseconds since 1970, 0 for no time.
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
 }
 
 // boardData is the dispatcher's board.

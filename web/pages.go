@@ -81,11 +81,7 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
 			Note: d.CallSigns[a.UnitID]})
 	}
 	slices.SortStableFunc(d.Timeline, func(a, b timelineItem) int { return a.At.Compare(b.At) })
-	var ended time.Time
-	if inc.State.Terminal() && len(ts) > 0 {
-		ended = ts[len(ts)-1].At
-	}
-	d.Results = zhufang.Compliance(inc.Due, zhufang.MilestonesOf(ts), ended, s.now())
+	d.Results = zhufang.IncidentResults(inc, ts, s.now())
 	if u.Can(zhufang.PermHandle) {
 		for _, st := range zhufang.IncidentStates {
 			if zhufang.CanTransition(inc.State, st) && st != zhufang.StateDuplicate {
