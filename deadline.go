@@ -2,6 +2,7 @@ package zhufang
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -335,4 +336,44 @@ func ParseZoneProfiles(s string) (ZoneProfiles, error) {
 		z[kind] = ZoneProfile{Acknowledge: p[0], OnScene: p[1], Handling: p[2]}
 	}
 	return z, z.Validate()
+}
+
+// OnSceneOutlook is whether any unit offered for an incident can be on
+// scene by its on-scene deadline: an urban-core call whose nearest units
+// are nine minutes away cannot meet a three-minute limit, and a dispatcher
+// should know it before choosing, to send what comes soonest and to call
+// for help.
+type OnSceneOutlook struct {
+	Due     time.Time     `json:"due"`
+	BestETA time.Duration `json:"-"` // as best_eta_seconds
+	// Hopeless is set when even the soonest unit arrives after Due; Late
+	// is then by how much.
+	Hopeless bool          `json:"hopeless"`
+	Late     time.Duration `json:"-"` // as late_seconds
+}
+
+// MarshalJSON gives the durations in whole seconds.
+func (o OnSceneOutlook) MarshalJSON() ([]byte, error) {
+	type plain OnSceneOutlook
+	return json.Marshal(struct {
+		plain
+		BestETASeconds int64 `json:"best_eta_seconds"`
+		LateSeconds    int64 `json:"late_seconds"`
+	}{plain(o), int64(o.BestETA.Round(time.Second) / time.Second), int64(o.Late.Round(time.Second) / time.Second)})
+}
+
+// OnSceneOutlookOf judges the units offered at now (their ETAs) against
+// the incident's on-scene deadline of its lane's clock. It reports false
+// when there is nothing to judge: no unit offered, an on-scene stage the
+// lane does not clock, or one the incident has reached.
+func OnSceneOutlookOf(state IncidentState, clock Deadlines, now time.Time, etas ...time.Duration) (OnSceneOutlook, bool) {
+	due := clock.OnScene
+	if len(etas) == 0 || due.IsZero() || state.Terminal() || stateRank[state] >= stateRank[StateOnScene] {
+		return OnSceneOutlook{}, false
+	}
+	o := OnSceneOutlook{Due: due, BestETA: slices.Min(etas)}
+	if arrive := now.Add(o.BestETA); arrive.After(due) {
+		o.Hopeless, o.Late = true, arrive.Sub(due)
+	}
+	return o, true
 }

@@ -136,3 +136,35 @@ func containsID(ids []int64, id int64) bool {
 	}
 	return false
 }
+
+// TestOnSceneOutlook: an urban-core call (on scene within 3 minutes)
+// offered units 9 to 14 minutes away cannot be reached in time, and says
+// by how much; one unit close enough makes it possible. A stage already
+// reached, or one the lane does not clock, is not judged.
+func TestOnSceneOutlook(t *testing.T) {
+	due := zhufang.DueTimes(t0, zhufang.DefaultZoneProfiles()[zhufang.ZoneUrbanCore])
+	far := []time.Duration{9 * time.Minute, 11 * time.Minute, 14 * time.Minute}
+	tests := []struct {
+		name  string
+		state zhufang.IncidentState
+		clock zhufang.Deadlines
+		now   time.Time
+		etas  []time.Duration
+		want  zhufang.OnSceneOutlook
+		ok    bool
+	}{
+		{"every unit far", "received", due, at(0, 30), far, zhufang.OnSceneOutlook{Due: at(3, 0), BestETA: 9 * time.Minute, Hopeless: true, Late: 390 * time.Second}, true},
+		{"one near enough", "received", due, at(0, 30), append(far, 2*time.Minute), zhufang.OnSceneOutlook{Due: at(3, 0), BestETA: 2 * time.Minute}, true},
+		{"just in time", "acknowledged", due, at(1, 0), []time.Duration{2 * time.Minute}, zhufang.OnSceneOutlook{Due: at(3, 0), BestETA: 2 * time.Minute}, true},
+		{"a second late", "acknowledged", due, at(1, 1), []time.Duration{2 * time.Minute}, zhufang.OnSceneOutlook{Due: at(3, 0), BestETA: 2 * time.Minute, Hopeless: true, Late: time.Second}, true},
+		{"already on scene", "on_scene", due, at(0, 30), far, zhufang.OnSceneOutlook{}, false},
+		{"a case: no on-scene clock", "received", zhufang.LaneClock(zhufang.TriageResult{Lane: zhufang.LaneCase}, due), at(0, 30), far, zhufang.OnSceneOutlook{}, false},
+		{"no unit offered", "received", due, at(0, 30), nil, zhufang.OnSceneOutlook{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := zhufang.OnSceneOutlookOf(tt.state, tt.clock, tt.now, tt.etas...)
+		if diff := cmp.Diff(tt.want, got); diff != "" || ok != tt.ok {
+			t.Errorf("%s: judged %v (-want +got):\n%s", tt.name, ok, diff)
+		}
+	}
+}
