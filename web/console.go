@@ -608,7 +608,7 @@ func formText(r *http.Request, name string, n int) (string, error) {
 // to show again, and what was wrong, next to the field it is about.
 type intakeForm struct {
 	Category, Address, Position, CallerPhone, CallerName, Description string
-	Weapon, Injured, Trapped, Minors                                    bool
+	Weapon, Injured, Trapped, Minors                                  bool
 
 	Field string // the field the error is about; "" for the form as a whole
 	Error string // in the user's language
