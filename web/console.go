@@ -37,7 +37,7 @@ type pageData struct {
 // in this order, after the page is parsed.
 var pageScripts = map[string][]string{
 	"board":    {"board.js"},
-	"map":      {"map.js", "posture.js"},
+	"map":      {"map.js", "posture.js", "pick.js"},
 	"incident": {"incident.js"},
 }
 
