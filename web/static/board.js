@@ -127,6 +127,7 @@
       });
       try { sessionStorage.setItem(draftKey, JSON.stringify(d)); } catch (e) {}
     };
+    if (refused) save(); // what the server gave back is the draft now
     form.addEventListener("input", save);
     form.addEventListener("change", save);
     form.addEventListener("submit", function () {
