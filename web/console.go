@@ -682,7 +682,7 @@ func (s *Server) intakeIncident(r *http.Request, f *intakeForm) (*zhufang.Incide
 	for _, fl := range fields {
 		var err error
 		if *fl.dst, err = formText(r, fl.name, fl.n); err != nil {
-			return nil, &fieldError{field: fl.name, key: "intake.err.long", args: []any{fl.n}, err: err}
+			return nil, &fieldError{field: fl.name, key: "intake.err.long", args: []any{strconv.Itoa(fl.n)}, err: err}
 		}
 	}
 	if _, err := s.Intake.Categories.Lookup(inc.Category); err != nil {
