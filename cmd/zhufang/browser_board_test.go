@@ -184,11 +184,18 @@ func TestBoardInBrowser(t *testing.T) {
 	}
 	do(t, ctx, "take it", chromedp.Click(css("#intake-submit")), chromedp.WaitVisible(css("#open-incident")))
 
-	// Fifteen incidents and one selected fit a 1920×1080 screen.
+	// Fifteen incidents and one selected, with its five recommended units,
+	// fit a 1920×1080 screen.
+	if n := unitsReportingNear(t, base, dsn, centre, 6); n < 5 {
+		t.Fatalf("%d units report near the centre, want 5 to recommend", n)
+	}
 	for i := 0; i < 11; i++ {
 		takeCall(t, base, zhufang.Point{Lon: 111.59 + float64(i)*0.002, Lat: 26.43}, "200100", fmt.Sprintf("零陵南路%d号", i+1), "两人争吵")
 	}
 	do(t, ctx, "a full board", chromedp.Navigate(fmt.Sprintf("%s/board?sel=%d", base, later)), chromedp.WaitVisible(css("#intake-submit")))
+	if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#recs li").length`)); n != 5 {
+		t.Errorf("the selected incident offers %d units, want 5", n)
+	}
 	fit := get(t, ctx, chromedp.Evaluate[string](`(function () {
 		var b = document.getElementById("intake-submit").getBoundingClientRect();
 		return [document.querySelectorAll("#incident-rows tr").length, Math.ceil(b.bottom), innerHeight, innerWidth, document.documentElement.scrollWidth].join(" ");
@@ -224,4 +231,35 @@ func TestBoardInBrowser(t *testing.T) {
 		}
 	}
 	screenshot(t, ctx, "board-phone-en")
+}
+
+// unitsReportingNear gives up to n police units of the station that holds
+// p a device each and reports them around p, for the recommender to offer;
+// it returns how many report.
+func unitsReportingNear(t *testing.T, base, dsn string, p zhufang.Point, n int) int {
+	t.Helper()
+	var loc struct {
+		Jurisdiction zhufang.Jurisdiction `json:"jurisdiction"`
+	}
+	getJSON(t, fmt.Sprintf("%s/api/v1/locate?lon=%f&lat=%f", base, p.Lon, p.Lat), &loc)
+	var units struct {
+		Units []struct {
+			ID   int64
+			Kind string
+		}
+	}
+	getJSON(t, fmt.Sprintf("%s/api/v1/units?station_id=%d", base, loc.Jurisdiction.Station.ID), &units)
+	sent := 0
+	for _, u := range units.Units {
+		if sent == n || (u.Kind != "patrol_car" && u.Kind != "motorcycle" && u.Kind != "foot") {
+			continue
+		}
+		body := fmt.Sprintf(`{"reports":[{"at":%q,"position":[%f,%f]}]}`, time.Now().UTC().Add(-time.Second).Format(time.RFC3339Nano),
+			p.Lon+0.002*float64(sent+1), p.Lat)
+		if code, b := postAuth(t, base+"/api/v1/positions", device(t, dsn, u.ID), body); code != 200 {
+			t.Fatalf("positions: %d %s", code, b)
+		}
+		sent++
+	}
+	return sent
 }
