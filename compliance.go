@@ -9,22 +9,30 @@ import (
 
 // ClockedIncident is what a compliance report needs of one incident.
 type ClockedIncident struct {
-	ID          int64
-	StationID   int64
-	Zone        ZoneKind
-	ReceivedAt  time.Time
-	State       IncidentState
-	Due         Deadlines
+	ID         int64
+	StationID  int64
+	Zone       ZoneKind
+	ReceivedAt time.Time
+	State      IncidentState
+	Due        Deadlines // the zone's 1-3-5 deadlines, as stored
+	// Triage holds the incident's lane (Lane, AlsoStreet), which decides
+	// the clocks it runs (LaneClock).
+	Triage      TriageResult
 	Transitions []Transition
 }
 
-// Results judges the incident's stages at now.
+// Results judges the incident's stages at now, against its lane's clocks.
 func (c ClockedIncident) Results(now time.Time) []StageResult {
 	var ended time.Time
 	if c.State.Terminal() && len(c.Transitions) > 0 {
 		ended = c.Transitions[len(c.Transitions)-1].At
 	}
-	return Compliance(c.Due, MilestonesOf(c.Transitions), ended, now)
+	return Compliance(LaneClock(c.Triage, c.Due), MilestonesOf(c.Transitions), ended, now)
+}
+
+// IncidentResults judges an incident's stages at now, from its history.
+func IncidentResults(inc *Incident, ts []Transition, now time.Time) []StageResult {
+	return ClockedIncident{ID: inc.ID, State: inc.State, Due: inc.Due, Triage: inc.Triage, Transitions: ts}.Results(now)
 }
 
 // ComplianceRow is the 1-3-5 standing of one group of incidents: per stage,

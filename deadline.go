@@ -2,6 +2,7 @@ package zhufang
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -145,12 +146,16 @@ type StageResult struct {
 	Breached bool `json:"breached"`
 }
 
-// Compliance judges each stage of an incident at time now.
+// Compliance judges each stage of an incident at time now, against the
+// deadlines of its lane (LaneClock): a stage its lane does not clock (no
+// due time) is neither met nor breached.
 func Compliance(due Deadlines, m Milestones, endedAt time.Time, now time.Time) []StageResult {
 	out := make([]StageResult, 0, len(Stages))
 	for _, s := range Stages {
 		r := StageResult{Stage: s, Due: due.Due(s), Reached: m[s]}
 		switch {
+		case r.Due.IsZero():
+			// not clocked in this lane
 		case !r.Reached.IsZero():
 			r.Met = !r.Reached.After(r.Due)
 			r.Breached = !r.Met
@@ -172,14 +177,16 @@ type Breach struct {
 }
 
 // OpenBreaches lists the stages of an incident still in state that are
-// overdue at now. A stage already reached is not a breach to raise.
+// overdue at now, of the deadlines of its lane (LaneClock). A stage
+// already reached, or one its lane does not clock, is not a breach to
+// raise.
 func OpenBreaches(id int64, state IncidentState, due Deadlines, now time.Time) []Breach {
 	if state.Terminal() {
 		return nil
 	}
 	var out []Breach
 	for _, s := range Stages {
-		if stateRank[state] >= stateRank[reachedBy[s]] {
+		if stateRank[state] >= stateRank[reachedBy[s]] || due.Due(s).IsZero() {
 			continue
 		}
 		if now.After(due.Due(s)) {
@@ -196,29 +203,81 @@ func NextDue(state IncidentState, due Deadlines, now time.Time) time.Time {
 		return time.Time{}
 	}
 	for _, s := range Stages {
-		if stateRank[state] < stateRank[reachedBy[s]] && !now.After(due.Due(s)) {
-			return due.Due(s)
+		if d := due.Due(s); stateRank[state] < stateRank[reachedBy[s]] && !d.IsZero() && !now.After(d) {
+			return d
 		}
 	}
 	return time.Time{}
 }
 
-// PendingDue returns the deadline of the first stage the incident has not
-// reached, whether it has passed or not: what makes an open incident
-// urgent, so a board shows the smallest first and an overdue one above
-// all that are not. Zero when every stage is reached or the incident has
-// ended.
+// PendingDue returns the deadline of the first clocked stage the incident
+// has not reached, whether it has passed or not: what makes an open
+// incident urgent, so a board shows the smallest first and an overdue one
+// above all that are not. Zero when every clocked stage is reached or the
+// incident has ended.
 func PendingDue(state IncidentState, due Deadlines) time.Time {
 	if state.Terminal() {
 		return time.Time{}
 	}
 	for _, s := range Stages {
-		if stateRank[state] < stateRank[reachedBy[s]] {
-			return due.Due(s)
+		if d := due.Due(s); stateRank[state] < stateRank[reachedBy[s]] && !d.IsZero() {
+			return d
 		}
 	}
 	return time.Time{}
 }
+
+// UrgencyKey is where an open incident stands among others, most urgent
+// first, as one string: the deadline of its first clocked stage not
+// reached, passed or not (PendingDue), so the most overdue comes first
+// and an incident with nothing left to clock last; then the oldest; then
+// the first taken. Every field is fixed-width hexadecimal (nanoseconds
+// since 1970, or the ID), so comparing keys as strings compares the
+// numbers: a board's server and its script order rows by the key alone,
+// and the rule stays here.
+func UrgencyKey(state IncidentState, clock Deadlines, receivedAt time.Time, id int64) string {
+	pending := PendingDue(state, clock)
+	none := byte('0')
+	if pending.IsZero() {
+		none = '1'
+	}
+	b := make([]byte, 0, 1+3*16)
+	b = append(b, none)
+	for _, v := range [3]int64{unixNano(pending), unixNano(receivedAt), id} {
+		b = fmt.Appendf(b, "%016x", max(v, 0))
+	}
+	return string(b)
+}
+
+// unixNano is t in nanoseconds since 1970, 0 for no time.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// LaneClock returns the deadlines an incident of a lane is held to, taken
+// from the zone's 1-3-5 deadlines that intake fixed; a zero time is a
+// stage the lane does not clock. The 1-3-5 rule is for the street: a
+// street incident, or a dispute live on the street, runs all three
+// clocks. No unit races to a theft reported the morning after, to a
+// dispute for mediation or to a hand-off to 12345 or another department:
+// those run one clock, for whoever takes them over to take them up
+// (acknowledge, or hand the incident on), within the zone's whole 1-3-5
+// window (its handling deadline). The watcher, the board and compliance
+// statistics all read the clocks from here.
+func LaneClock(tr TriageResult, due Deadlines) Deadlines {
+	switch {
+	case tr.Streetward(), !slices.Contains(Lanes, tr.Lane):
+		// A lane not known keeps the full rule: stricter, never silent.
+		return due
+	}
+	return Deadlines{Acknowledge: due.Handling}
+}
+
+// Clock returns the deadlines the incident's lane holds it to (LaneClock).
+func (inc *Incident) Clock() Deadlines { return LaneClock(inc.Triage, inc.Due) }
 
 // stateRank orders the main flow, so that "reached on scene" also means
 // "acknowledged".
@@ -229,8 +288,14 @@ var stateRank = map[IncidentState]int{StateReceived: 0, StateDispatched: 1, Stat
 type OpenDeadline struct {
 	IncidentID int64
 	State      IncidentState
-	Due        Deadlines
+	Due        Deadlines // the zone's 1-3-5 deadlines, as stored
+	// Triage holds the incident's lane (Lane, AlsoStreet), which decides
+	// the clocks it runs.
+	Triage TriageResult
 }
+
+// Clock returns the deadlines the incident's lane holds it to (LaneClock).
+func (d OpenDeadline) Clock() Deadlines { return LaneClock(d.Triage, d.Due) }
 
 // BreachService records breaches of the 1-3-5 rule.
 type BreachService interface {
@@ -271,4 +336,44 @@ func ParseZoneProfiles(s string) (ZoneProfiles, error) {
 		z[kind] = ZoneProfile{Acknowledge: p[0], OnScene: p[1], Handling: p[2]}
 	}
 	return z, z.Validate()
+}
+
+// OnSceneOutlook is whether any unit offered for an incident can be on
+// scene by its on-scene deadline: an urban-core call whose nearest units
+// are nine minutes away cannot meet a three-minute limit, and a dispatcher
+// should know it before choosing, to send what comes soonest and to call
+// for help.
+type OnSceneOutlook struct {
+	Due     time.Time     `json:"due"`
+	BestETA time.Duration `json:"-"` // as best_eta_seconds
+	// Hopeless is set when even the soonest unit arrives after Due; Late
+	// is then by how much.
+	Hopeless bool          `json:"hopeless"`
+	Late     time.Duration `json:"-"` // as late_seconds
+}
+
+// MarshalJSON gives the durations in whole seconds.
+func (o OnSceneOutlook) MarshalJSON() ([]byte, error) {
+	type plain OnSceneOutlook
+	return json.Marshal(struct {
+		plain
+		BestETASeconds int64 `json:"best_eta_seconds"`
+		LateSeconds    int64 `json:"late_seconds"`
+	}{plain(o), int64(o.BestETA.Round(time.Second) / time.Second), int64(o.Late.Round(time.Second) / time.Second)})
+}
+
+// OnSceneOutlookOf judges the units offered at now (their ETAs) against
+// the incident's on-scene deadline of its lane's clock. It reports false
+// when there is nothing to judge: no unit offered, an on-scene stage the
+// lane does not clock, or one the incident has reached.
+func OnSceneOutlookOf(state IncidentState, clock Deadlines, now time.Time, etas ...time.Duration) (OnSceneOutlook, bool) {
+	due := clock.OnScene
+	if len(etas) == 0 || due.IsZero() || state.Terminal() || stateRank[state] >= stateRank[StateOnScene] {
+		return OnSceneOutlook{}, false
+	}
+	o := OnSceneOutlook{Due: due, BestETA: slices.Min(etas)}
+	if arrive := now.Add(o.BestETA); arrive.After(due) {
+		o.Hopeless, o.Late = true, arrive.Sub(due)
+	}
+	return o, true
 }

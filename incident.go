@@ -259,7 +259,7 @@ func (inc *Incident) Validate(now time.Time) error {
 	if err := inc.Position.Validate(); err != nil {
 		return err
 	}
-	if inc.CallerPhone != "" && !validPhone(inc.CallerPhone) {
+	if inc.CallerPhone != "" && !ValidPhone(inc.CallerPhone) {
 		return Errorf(EINVALID, "caller phone must be 3 to 20 digits, optionally with a leading +")
 	}
 	for name, v := range map[string]string{"address": inc.Address, "description": inc.Description, "caller name": inc.CallerName, "place type": inc.PlaceType} {
@@ -273,7 +273,10 @@ func (inc *Incident) Validate(now time.Time) error {
 	return nil
 }
 
-func validPhone(s string) bool {
+// ValidPhone reports whether s is a caller's phone number as intake takes
+// it: 3 to 20 digits, optionally after a +; a form checks it too, to say
+// which field is wrong.
+func ValidPhone(s string) bool {
 	s = strings.TrimPrefix(s, "+")
 	return len(s) >= 3 && len(s) <= 20 && allDigits(s)
 }

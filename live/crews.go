@@ -242,6 +242,57 @@ func (l *city) adopt(ctx context.Context, j *job, now time.Time) bool {
 	return len(j.crews) > 0
 }
 
+// heard notes an assignment a person made to a simulated unit, for the
+// next tick to answer; the demo's own are answered already.
+func (l *city) heard(e zhufang.Event) {
+	if e.Topic != zhufang.TopicAssignment {
+		return
+	}
+	body, err := e.Body()
+	ch, ok := body.(zhufang.AssignmentChanged)
+	if err != nil || !ok || ch.Assignment.State != zhufang.AssignAssigned || ch.Assignment.AssignedBy == liveActor ||
+		l.units[ch.Assignment.UnitID] == nil {
+		return
+	}
+	if l.sentByHand == nil {
+		l.sentByHand = map[int64]bool{}
+	}
+	l.sentByHand[ch.Assignment.IncidentID] = true
+}
+
+// answer puts the crews a person sent to work: on the incident's job if
+// the city handles it already (the dispatcher's own sending and the
+// station's plan give way to the crews on scene), or on a new job for an
+// incident the city did not take in, such as a call the user took.
+func (l *city) answer(ctx context.Context, now time.Time) {
+	for id := range l.sentByHand {
+		delete(l.sentByHand, id)
+		i := slices.IndexFunc(l.jobs, func(j *job) bool { return j.inc.ID == id })
+		var j *job
+		if i >= 0 {
+			j = l.jobs[i]
+		} else {
+			inc, err := l.d.Store.FindIncidentByID(ctx, id)
+			if err != nil || inc.State.Terminal() {
+				continue
+			}
+			j = &job{inc: inc}
+		}
+		if !l.adopt(ctx, j, now) {
+			continue
+		}
+		// The crews lead now: the dispatcher has nothing left to send, and
+		// a station's plan gives way to the course a crew on scene sets.
+		j.dispatchAt = time.Time{}
+		if !j.next.IsZero() && !j.inc.Triage.Streetward() {
+			j.plan, j.next = nil, time.Time{}
+		}
+		if i < 0 {
+			l.jobs = append(l.jobs, j)
+		}
+	}
+}
+
 // resync corrects the fleet's status of a unit the store would not send.
 func (l *city) resync(ctx context.Context, id int64) {
 	if u, err := l.d.Store.FindUnitByID(ctx, id); err == nil {

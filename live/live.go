@@ -103,15 +103,33 @@ func Run(ctx context.Context, d Deps) error {
 	step := min(max(time.Duration(float64(time.Second)/d.Speed), minTick), time.Second)
 	t := time.NewTicker(step)
 	defer t.Stop()
+	// The crews hear of every assignment, so that a unit a person sends by
+	// hand, to any incident, answers as the demo's own do.
+	var events <-chan zhufang.Event
+	unsubscribe := func() {}
+	if d.Crews && d.Events != nil {
+		events, unsubscribe = d.Events.Subscribe()
+	}
+	defer func() { unsubscribe() }()
 	last := now
 	for {
 		l.tick(ctx, now, now.Sub(last))
 		last = now
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			now = l.now()
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				now = l.now()
+				break wait
+			case e, ok := <-events:
+				if !ok { // dropped as a slow subscriber: listen again
+					events, unsubscribe = d.Events.Subscribe()
+					continue
+				}
+				l.heard(e)
+			}
 		}
 	}
 }
@@ -124,6 +142,9 @@ type city struct {
 	units map[int64]*simUnit
 	order []*simUnit // the units in ID order, for a stable walk
 	jobs  []*job
+	// sentByHand are the incidents a person has sent a simulated unit to
+	// since the last tick, for the crews to answer.
+	sentByHand map[int64]bool
 
 	// Arrivals: expected arrivals accumulate until they pass need, an
 	// Exp(1) draw, which makes a Poisson process of a varying rate.
@@ -145,6 +166,7 @@ func (l *city) tick(ctx context.Context, now time.Time, dt time.Duration) {
 	l.refresh(now)
 	l.arrive(ctx, now, dt)
 	if l.d.Crews {
+		l.answer(ctx, now)
 		l.runJobs(ctx, now)
 	}
 	l.patrol(now)

@@ -357,7 +357,7 @@ func (db *DB) FindOpenDeadlines(ctx context.Context) ([]zhufang.OpenDeadline, er
 	// An incident whose three stages have all been raised has nothing left
 	// to watch; the watcher would otherwise try to raise them again on
 	// every wake.
-	rows, err := db.query(ctx, `SELECT id, state, due_acknowledge, due_on_scene, due_handling FROM incidents i
+	rows, err := db.query(ctx, `SELECT id, state, due_acknowledge, due_on_scene, due_handling, lane, also_street FROM incidents i
 		WHERE state NOT IN `+terminalStates+`
 		AND (SELECT count(*) FROM breach_alerts b WHERE b.incident_id = i.id) < 3 ORDER BY id`)
 	if err != nil {
@@ -367,11 +367,12 @@ func (db *DB) FindOpenDeadlines(ctx context.Context) ([]zhufang.OpenDeadline, er
 	var out []zhufang.OpenDeadline
 	for rows.Next() {
 		var d zhufang.OpenDeadline
-		var state string
-		if err := rows.Scan(&d.IncidentID, &state, timeColumn{&d.Due.Acknowledge}, timeColumn{&d.Due.OnScene}, timeColumn{&d.Due.Handling}); err != nil {
+		var state, lane string
+		if err := rows.Scan(&d.IncidentID, &state, timeColumn{&d.Due.Acknowledge}, timeColumn{&d.Due.OnScene}, timeColumn{&d.Due.Handling},
+			&lane, &d.Triage.AlsoStreet); err != nil {
 			return nil, db.translate(err)
 		}
-		d.State = zhufang.IncidentState(state)
+		d.State, d.Triage.Lane = zhufang.IncidentState(state), zhufang.Lane(lane)
 		out = append(out, d)
 	}
 	return out, db.translate(rows.Err())
@@ -414,8 +415,8 @@ func (db *DB) FindClockedIncidents(ctx context.Context, from, to time.Time) ([]z
 		return nil, err
 	}
 	where, sargs := incidentScope(ctx)
-	rows, err := db.query(ctx, `SELECT id, COALESCE(station_id, 0), zone, received_at, state, due_acknowledge, due_on_scene, due_handling
-		FROM incidents i WHERE received_at >= ? AND received_at < ?`+where+` ORDER BY id`, append([]any{db.timeArg(from), db.timeArg(to)}, sargs...)...)
+	rows, err := db.query(ctx, `SELECT id, COALESCE(station_id, 0), zone, received_at, state, due_acknowledge, due_on_scene, due_handling,
+		lane, also_street FROM incidents i WHERE received_at >= ? AND received_at < ?`+where+` ORDER BY id`, append([]any{db.timeArg(from), db.timeArg(to)}, sargs...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -423,13 +424,13 @@ func (db *DB) FindClockedIncidents(ctx context.Context, from, to time.Time) ([]z
 	index := map[int64]int{}
 	for rows.Next() {
 		var c zhufang.ClockedIncident
-		var zone, state string
+		var zone, state, lane string
 		if err := rows.Scan(&c.ID, &c.StationID, &zone, timeColumn{&c.ReceivedAt}, &state,
-			timeColumn{&c.Due.Acknowledge}, timeColumn{&c.Due.OnScene}, timeColumn{&c.Due.Handling}); err != nil {
+			timeColumn{&c.Due.Acknowledge}, timeColumn{&c.Due.OnScene}, timeColumn{&c.Due.Handling}, &lane, &c.Triage.AlsoStreet); err != nil {
 			rows.Close()
 			return nil, db.translate(err)
 		}
-		c.Zone, c.State = zhufang.ZoneKind(zone), zhufang.IncidentState(state)
+		c.Zone, c.State, c.Triage.Lane = zhufang.ZoneKind(zone), zhufang.IncidentState(state), zhufang.Lane(lane)
 		index[c.ID] = len(out)
 		out = append(out, c)
 	}

@@ -91,10 +91,10 @@ func (w *Watcher) wait(ctx context.Context, timer *time.Timer, wakeAt time.Time,
 func firstDue(e zhufang.Event) (time.Time, bool) {
 	body, err := e.Body()
 	created, ok := body.(zhufang.IncidentCreated)
-	if err != nil || !ok || created.Incident == nil || created.Incident.Due.Acknowledge.IsZero() {
+	if err != nil || !ok || created.Incident == nil || created.Incident.Clock().Acknowledge.IsZero() {
 		return time.Time{}, false
 	}
-	return created.Incident.Due.Acknowledge, true
+	return created.Incident.Clock().Acknowledge, true
 }
 
 // check raises every open breach not raised before and returns the next
@@ -111,7 +111,7 @@ func (w *Watcher) check(ctx context.Context, raised map[zhufang.Breach]bool) (ti
 	still := map[int64]bool{}
 	for _, d := range open {
 		still[d.IncidentID] = true
-		for _, b := range zhufang.OpenBreaches(d.IncidentID, d.State, d.Due, now) {
+		for _, b := range zhufang.OpenBreaches(d.IncidentID, d.State, d.Clock(), now) {
 			if raised[b] {
 				continue
 			}
@@ -127,7 +127,7 @@ func (w *Watcher) check(ctx context.Context, raised map[zhufang.Breach]bool) (ti
 				}
 			}
 		}
-		if n := zhufang.NextDue(d.State, d.Due, now); !n.IsZero() && (next.IsZero() || n.Before(next)) {
+		if n := zhufang.NextDue(d.State, d.Clock(), now); !n.IsZero() && (next.IsZero() || n.Before(next)) {
 			next = n
 		}
 	}

@@ -2,7 +2,7 @@ package web
 
 import (
 	"bytes"
-	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -37,7 +37,7 @@ type pageData struct {
 // in this order, after the page is parsed.
 var pageScripts = map[string][]string{
 	"board":    {"board.js"},
-	"map":      {"map.js", "posture.js"},
+	"map":      {"map.js", "posture.js", "pick.js"},
 	"incident": {"incident.js"},
 }
 
@@ -63,6 +63,12 @@ func (s *Server) now() time.Time { return s.clock().Now() }
 // first, so that a template failing halfway sends the error page rather
 // than half a page.
 func (s *Server) render(w http.ResponseWriter, lang, name string, p *pageData) error {
+	return s.renderStatus(w, lang, name, p, http.StatusOK)
+}
+
+// renderStatus is render with another status than 200 OK, such as a form
+// shown again with what was wrong.
+func (s *Server) renderStatus(w http.ResponseWriter, lang, name string, p *pageData, status int) error {
 	t := s.tmpl[lang]
 	if t == nil {
 		t = s.tmpl[zhufang.Languages[0]]
@@ -73,6 +79,7 @@ func (s *Server) render(w http.ResponseWriter, lang, name string, p *pageData) e
 		return zhufang.WrapError(zhufang.EINTERNAL, "cannot render the page", err)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
 	_, err := b.WriteTo(w)
 	return err
 }
@@ -119,6 +126,11 @@ type stageAttrs struct {
 
 func newStageClock(st zhufang.Stage, start, due, reached, now time.Time) stageClock {
 	c := stageClock{Stage: st, Start: start, Due: due, Reached: reached, Now: now}
+	if due.IsZero() {
+		// The incident's lane does not clock this stage (zhufang.LaneClock).
+		c.Attrs = stageAttrs{Class: "none", Text: "—"}
+		return c
+	}
 	c.Attrs = stageAttrs{Class: c.Class(), Text: c.Text(), Due: isoTime(due), Reached: isoTime(reached)}
 	if reached.IsZero() {
 		c.Attrs.Amber = isoTime(c.AmberAt())
@@ -194,7 +206,7 @@ type boardRow struct {
 	Text      rowText // in the reader's language, worked out once per row
 
 	// Sort is the row's place on the board, compared as a string (see
-	// boardKey); the board's script orders rows by it too. It changes only
+	// zhufang.UrgencyKey); the board's script orders rows by it too. It changes only
 	// when the incident does, and every change comes with an event that
 	// brings the row again.
 	Sort string
@@ -213,12 +225,14 @@ func langOf(r *http.Request) string {
 	return zhufang.Languages[0]
 }
 
-// clocksOf returns an incident's three clocks from its transitions.
+// clocksOf returns an incident's three clocks from its transitions, as
+// its lane runs them (zhufang.LaneClock).
 func clocksOf(inc *zhufang.Incident, ts []zhufang.Transition, now time.Time) []stageClock {
 	m := zhufang.MilestonesOf(ts)
+	due := inc.Clock()
 	out := make([]stageClock, 0, 3)
 	for _, st := range zhufang.Stages {
-		out = append(out, newStageClock(st, inc.ReceivedAt, inc.Due.Due(st), m[st], now))
+		out = append(out, newStageClock(st, inc.ReceivedAt, due.Due(st), m[st], now))
 	}
 	return out
 }
@@ -252,36 +266,8 @@ func (s *Server) rowFrom(lang string, c *cityRef, inc *zhufang.Incident, ts []zh
 	if inc.Triage.AlsoStreet {
 		row.Text.AlsoStreet = tr("lane.street")
 	}
-	row.Sort = boardKey(inc, zhufang.PendingDue(inc.State, inc.Due))
+	row.Sort = zhufang.UrgencyKey(inc.State, inc.Clock(), inc.ReceivedAt, inc.ID)
 	return row
-}
-
-// boardKey is where an incident stands on the board, most urgent first:
-// the deadline of its first stage not reached, passed or not (see
-// zhufang.PendingDue; none sorts last), then the oldest, then the first
-// taken. It is one string, so that the server's
-// sort and the board's script compare the same thing the same way: every
-// field is fixed-width hexadecimal nanoseconds (or the ID), and strings
-// compare as the numbers do.
-func boardKey(inc *zhufang.Incident, pending time.Time) string {
-	none := byte('0')
-	if pending.IsZero() {
-		none = '1'
-	}
-	b := make([]byte, 0, 1+3*16)
-	b = append(b, none)
-	for _, v := range [3]int64{unixNano(pending), unixNano(inc.ReceivedAt), inc.ID} {
-		b = fmt.Appendf(b, "%016x", max(v, 0))
-	}
-	return string(b)
-}
-
-// unixNano is t in nanoseconds since 1970, 0 for no time.
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
 }
 
 // boardData is the dispatcher's board.
@@ -290,16 +276,43 @@ type boardData struct {
 	Selected   *boardRow
 	Recommend  []zhufang.Recommendation
 	First      *zhufang.Recommendation
+	Outlook    *zhufang.OnSceneOutlook // of the units offered, nil when not judged
 	UnitCounts []unitCount
 	CallSigns  map[int64]string // of the selected incident's units
 	Categories []zhufang.Category
+	Breaches   []breachItem // the open breaches on the user's ground, most overdue first
 	Message    string
 	LastEvent  int64
+
+	// Intake is the intake form as the user left it, with what was wrong,
+	// when a report was refused; nil for an empty form.
+	Intake *intakeForm
 }
 
 type unitCount struct {
 	Status zhufang.UnitStatus
 	N      int
+}
+
+// breachItem is one stage of an open incident overdue and not reached,
+// as the watcher raises it (zhufang.OpenBreaches), for the board's list.
+type breachItem struct {
+	Row   *boardRow
+	Stage zhufang.Stage
+	Due   time.Time
+}
+
+// breachesOf lists the open breaches of the rows at now, most overdue
+// first.
+func breachesOf(rows []*boardRow, now time.Time) []breachItem {
+	out := []breachItem{}
+	for _, row := range rows {
+		for _, b := range zhufang.OpenBreaches(row.Inc.ID, row.Inc.State, row.Inc.Clock(), now) {
+			out = append(out, breachItem{Row: row, Stage: b.Stage, Due: b.Due})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b breachItem) int { return a.Due.Compare(b.Due) })
+	return out
 }
 
 // boardLimit is the most open incidents the board lists.
@@ -316,15 +329,13 @@ func (s *Server) board(w http.ResponseWriter, r *http.Request) error {
 	return s.renderPage(w, r, "board", s.newPage(r, "board.title", "board", d))
 }
 
-func (s *Server) boardData(r *http.Request) (*boardData, error) {
+// boardRows returns the open incidents on the user's ground as board
+// rows, most urgent first; sel marks the selected one.
+func (s *Server) boardRows(r *http.Request, c *cityRef, sel int64) ([]*boardRow, *boardRow, error) {
 	ctx := r.Context()
-	c, err := s.city(ctx)
-	if err != nil {
-		return nil, err
-	}
 	incs, err := s.Incidents.FindIncidents(ctx, zhufang.IncidentFilter{Open: true, Limit: boardLimit})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ids := make([]int64, len(incs))
 	for i, inc := range incs {
@@ -332,22 +343,44 @@ func (s *Server) boardData(r *http.Request) (*boardData, error) {
 	}
 	ts, err := s.Incidents.FindTransitionsOf(ctx, ids)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	d := &boardData{Rows: make([]*boardRow, 0, len(incs)), Categories: s.Intake.Categories.All(), Message: r.URL.Query().Get("msg")}
-	var sel int64
-	if v := r.URL.Query().Get("sel"); v != "" {
-		sel, _ = strconv.ParseInt(v, 10, 64)
-	}
+	rows := make([]*boardRow, 0, len(incs))
+	var selected *boardRow
 	for _, inc := range incs {
 		row := s.rowFrom(langOf(r), c, inc, ts[inc.ID])
 		if inc.ID == sel {
 			row.Selected = true
-			d.Selected = row
+			selected = row
 		}
-		d.Rows = append(d.Rows, row)
+		rows = append(rows, row)
 	}
-	slices.SortFunc(d.Rows, func(a, b *boardRow) int { return strings.Compare(a.Sort, b.Sort) })
+	slices.SortFunc(rows, func(a, b *boardRow) int { return strings.Compare(a.Sort, b.Sort) })
+	return rows, selected, nil
+}
+
+func (s *Server) boardData(r *http.Request) (*boardData, error) {
+	ctx := r.Context()
+	c, err := s.city(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var sel int64
+	if v := r.URL.Query().Get("sel"); v != "" {
+		sel, _ = strconv.ParseInt(v, 10, 64)
+	}
+	d := &boardData{Categories: s.Intake.Categories.All(), Message: r.URL.Query().Get("msg"), Intake: &intakeForm{}}
+	if d.Rows, d.Selected, err = s.boardRows(r, c, sel); err != nil {
+		return nil, err
+	}
+	d.Breaches = breachesOf(d.Rows, s.now())
+	if at := r.URL.Query().Get("at"); at != "" {
+		// A place picked on the map, in map units: the form's position.
+		if x, y, ok := mapXY(at); ok {
+			p := c.proj.Point(x, y)
+			d.Intake.Position = strconv.FormatFloat(p.Lon, 'f', 6, 64) + ", " + strconv.FormatFloat(p.Lat, 'f', 6, 64)
+		}
+	}
 	if d.Selected == nil && sel != 0 {
 		// A selected incident no longer open (or never visible) still shows.
 		if inc, err := s.Incidents.FindIncidentByID(ctx, sel); err == nil {
@@ -358,6 +391,7 @@ func (s *Server) boardData(r *http.Request) (*boardData, error) {
 	}
 	if d.Selected != nil {
 		d.Recommend, d.First = s.recommend(r, c, d.Selected.Inc, 5, nil)
+		d.Outlook = s.outlook(d.Selected.Inc, d.Recommend, d.First)
 		if d.Selected.Units, err = s.Assignments.FindAssignments(ctx, d.Selected.Inc.ID); err != nil {
 			return nil, err
 		}
@@ -374,6 +408,62 @@ func (s *Server) boardData(r *http.Request) (*boardData, error) {
 	}
 	d.LastEvent = s.hub.last.Load()
 	return d, nil
+}
+
+// outlook judges the units offered for an incident against its on-scene
+// deadline (zhufang.OnSceneOutlookOf); nil when there is nothing to judge.
+func (s *Server) outlook(inc *zhufang.Incident, recs []zhufang.Recommendation, first *zhufang.Recommendation) *zhufang.OnSceneOutlook {
+	etas := make([]time.Duration, 0, len(recs)+1)
+	for _, r := range recs {
+		etas = append(etas, r.ETA)
+	}
+	if first != nil {
+		etas = append(etas, first.ETA)
+	}
+	o, ok := zhufang.OnSceneOutlookOf(inc.State, inc.Clock(), s.now(), etas...)
+	if !ok {
+		return nil
+	}
+	return &o
+}
+
+// breachPanel renders the board's list of open breaches, for the board to
+// replace when a breach is raised or an incident moves.
+func (s *Server) breachPanel(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.city(r.Context())
+	if err != nil {
+		return err
+	}
+	rows, _, err := s.boardRows(r, c, 0)
+	if err != nil {
+		return err
+	}
+	p := s.newPage(r, "", "", &boardData{Breaches: breachesOf(rows, s.now())})
+	return s.render(w, p.Lang, "board-breaches", p)
+}
+
+// alarmItem renders the alarm of one breach the watcher raised, for the
+// banner every console page shows: 404 when the incident has ended or is
+// not on the user's ground, so the script shows nothing.
+func (s *Server) alarmItem(w http.ResponseWriter, r *http.Request) error {
+	st := zhufang.Stage(r.URL.Query().Get("stage"))
+	if !slices.Contains(zhufang.Stages, st) {
+		return zhufang.Errorf(zhufang.EINVALID, "stage must be acknowledge, on_scene or handling")
+	}
+	c, inc, err := s.openIncident(r)
+	if err != nil {
+		return err
+	}
+	due := inc.Clock().Due(st)
+	if due.IsZero() {
+		return zhufang.Errorf(zhufang.ENOTFOUND, "incident %d has no %s clock", inc.ID, st)
+	}
+	row, err := s.boardRowOf(r, c, inc)
+	if err != nil {
+		return err
+	}
+	p := s.newPage(r, "", "", breachItem{Row: row, Stage: st, Due: due})
+	return s.render(w, p.Lang, "alarm-item", p)
 }
 
 // recommend proposes units the user may send: the recommender's choice,
@@ -514,31 +604,119 @@ func formText(r *http.Request, name string, n int) (string, error) {
 	return v, nil
 }
 
-// intake takes a report from the board's form.
+// intakeForm is the board's intake form as the user sent it: the values
+// to show again, and what was wrong, next to the field it is about.
+type intakeForm struct {
+	Category, Address, Position, CallerPhone, CallerName, Description string
+	Weapon, Injured, Trapped, Minors                                  bool
+
+	Field string // the field the error is about; "" for the form as a whole
+	Error string // in the user's language
+}
+
+// ErrorFor returns the error to show next to a field, "" for none.
+func (f *intakeForm) ErrorFor(field string) string {
+	if f != nil && f.Field == field {
+		return f.Error
+	}
+	return ""
+}
+
+// fieldError is a refused report, with the form's field it is about and
+// the message key (and arguments) that say why in the user's language.
+type fieldError struct {
+	field, key string
+	args       []any
+	err        error
+}
+
+func (e *fieldError) Error() string { return e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }
+
+// intake takes a report from the board's form. A report intake refuses is
+// not lost: the board comes back with the form as it was sent and what
+// was wrong next to the field, in the user's language.
 func (s *Server) intake(w http.ResponseWriter, r *http.Request) error {
+	f := &intakeForm{Category: r.PostForm.Get("category"), Address: r.PostForm.Get("address"), Position: r.PostForm.Get("position"),
+		CallerPhone: r.PostForm.Get("caller_phone"), CallerName: r.PostForm.Get("caller_name"), Description: r.PostForm.Get("description"),
+		Weapon: r.PostForm.Get("weapon") != "", Injured: r.PostForm.Get("injured") != "", Trapped: r.PostForm.Get("trapped") != "",
+		Minors: r.PostForm.Get("minors") != ""}
+	inc, err := s.intakeIncident(r, f)
+	if err == nil {
+		err = s.Intake.Receive(r.Context(), inc, zhufang.ActorFromContext(r.Context()).Name())
+	}
+	if err == nil {
+		http.Redirect(w, r, "/board?sel="+strconv.FormatInt(inc.ID, 10), http.StatusSeeOther)
+		return nil
+	}
+	if zhufang.ErrorCode(err) != zhufang.EINVALID {
+		return err
+	}
+	lang := langOf(r)
+	fe, ok := err.(*fieldError)
+	if !ok {
+		// Refused for a reason the form did not foresee: said as the
+		// store said it, under the form's own heading.
+		fe = &fieldError{key: "intake.err.other", args: []any{zhufang.ErrorMessage(err)}, err: err}
+	}
+	f.Field, f.Error = fe.field, s.catalogs.translate(lang, fe.key, fe.args...)
+	d, derr := s.boardData(r)
+	if derr != nil {
+		return derr
+	}
+	d.Intake = f
+	return s.renderStatus(w, lang, "board", s.newPage(r, "board.title", "board", d), http.StatusUnprocessableEntity)
+}
+
+// intakeIncident reads the form into an incident for intake, checking
+// what it can name a field for: each text's length, the position, the
+// category, the phone number, and that the position lies in the city.
+func (s *Server) intakeIncident(r *http.Request, f *intakeForm) (*zhufang.Incident, error) {
 	inc := &zhufang.Incident{Source: zhufang.SourceCall110, ReceivedAt: s.now().UTC().Truncate(time.Microsecond)}
-	var err error
 	fields := []struct {
 		name string
 		dst  *string
 		n    int
-	}{{"caller_name", &inc.CallerName, 50}, {"caller_phone", &inc.CallerPhone, 20}, {"address", &inc.Address, 200},
-		{"category", &inc.Category, 6}, {"description", &inc.Description, zhufang.MaxTextRunes}}
-	for _, f := range fields {
-		if *f.dst, err = formText(r, f.name, f.n); err != nil {
-			return err
+	}{{"category", &inc.Category, 6}, {"address", &inc.Address, 200}, {"caller_phone", &inc.CallerPhone, 20},
+		{"caller_name", &inc.CallerName, 50}, {"description", &inc.Description, zhufang.MaxTextRunes}}
+	for _, fl := range fields {
+		var err error
+		if *fl.dst, err = formText(r, fl.name, fl.n); err != nil {
+			return nil, &fieldError{field: fl.name, key: "intake.err.long", args: []any{strconv.Itoa(fl.n)}, err: err}
 		}
 	}
+	if _, err := s.Intake.Categories.Lookup(inc.Category); err != nil {
+		return nil, &fieldError{field: "category", key: "intake.err.category", err: err}
+	}
+	if inc.Address == "" {
+		return nil, &fieldError{field: "address", key: "intake.err.address", err: zhufang.Errorf(zhufang.EINVALID, "an address is required")}
+	}
+	var err error
 	if inc.Position, err = formPoint(r.PostForm.Get("position")); err != nil {
-		return err
+		return nil, &fieldError{field: "position", key: "intake.err.position", err: err}
 	}
-	inc.Flags = zhufang.IncidentFlags{Weapon: r.PostForm.Get("weapon") != "", Injured: r.PostForm.Get("injured") != "",
-		Trapped: r.PostForm.Get("trapped") != "", Minors: r.PostForm.Get("minors") != ""}
-	if err := s.Intake.Receive(r.Context(), inc, zhufang.ActorFromContext(r.Context()).Name()); err != nil {
-		return err
+	if s.Intake.Locator != nil {
+		if _, ok := s.Intake.Locator.Locate(inc.Position); !ok {
+			return nil, &fieldError{field: "position", key: "intake.err.outside",
+				err: zhufang.Errorf(zhufang.EINVALID, "position (%g, %g) lies outside the city's jurisdiction", inc.Position.Lon, inc.Position.Lat)}
+		}
 	}
-	http.Redirect(w, r, "/board?sel="+strconv.FormatInt(inc.ID, 10), http.StatusSeeOther)
-	return nil
+	if inc.CallerPhone != "" && !zhufang.ValidPhone(inc.CallerPhone) {
+		return nil, &fieldError{field: "caller_phone", key: "intake.err.phone", err: zhufang.Errorf(zhufang.EINVALID, "caller phone must be 3 to 20 digits")}
+	}
+	inc.Flags = zhufang.IncidentFlags{Weapon: f.Weapon, Injured: f.Injured, Trapped: f.Trapped, Minors: f.Minors}
+	return inc, nil
+}
+
+// mapXY reads "x,y" in map units, as the map sends a place picked on it.
+func mapXY(v string) (x, y float64, ok bool) {
+	xs, ys, found := strings.Cut(v, ",")
+	x, errX := strconv.ParseFloat(strings.TrimSpace(xs), 64)
+	y, errY := strconv.ParseFloat(strings.TrimSpace(ys), 64)
+	if !found || errX != nil || errY != nil || math.IsNaN(x) || math.IsNaN(y) || math.IsInf(x, 0) || math.IsInf(y, 0) {
+		return 0, 0, false
+	}
+	return x, y, true
 }
 
 // formPoint reads "lon, lat" (or "lon lat").

@@ -79,7 +79,7 @@ func TestClockAmberIsClassRule(t *testing.T) {
 // first, by the deadline of the first stage not reached, passed or not
 // (zhufang.PendingDue; none last), then the oldest, then the first taken.
 func specOrder(a, b *zhufang.Incident) int {
-	na, nb := zhufang.PendingDue(a.State, a.Due), zhufang.PendingDue(b.State, b.Due)
+	na, nb := zhufang.PendingDue(a.State, a.Clock()), zhufang.PendingDue(b.State, b.Clock())
 	switch {
 	case na.IsZero() != nb.IsZero():
 		if na.IsZero() {
@@ -120,7 +120,7 @@ func TestBoardKeyIsBoardOrder(t *testing.T) {
 	slices.SortFunc(want, specOrder)
 	got := slices.Clone(incs)
 	slices.SortFunc(got, func(a, b *zhufang.Incident) int {
-		return strings.Compare(boardKey(a, zhufang.PendingDue(a.State, a.Due)), boardKey(b, zhufang.PendingDue(b.State, b.Due)))
+		return strings.Compare(zhufang.UrgencyKey(a.State, a.Clock(), a.ReceivedAt, a.ID), zhufang.UrgencyKey(b.State, b.Clock(), b.ReceivedAt, b.ID))
 	})
 	ids := func(l []*zhufang.Incident) (out []int64) {
 		for _, i := range l {
@@ -144,7 +144,7 @@ func TestBoardKeyIsBoardOrder(t *testing.T) {
 		c := &cityRef{}
 		for _, i := range incs {
 			row := s.rowFrom("zh", c, i, nil)
-			if want := boardKey(i, zhufang.PendingDue(i.State, i.Due)); row.Sort != want {
+			if want := zhufang.UrgencyKey(i.State, i.Clock(), i.ReceivedAt, i.ID); row.Sort != want {
 				t.Errorf("incident %d at %v: row key %q, want %q", i.ID, now.Sub(t0), row.Sort, want)
 			}
 		}

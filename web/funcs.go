@@ -39,6 +39,8 @@ var templateFuncs = template.FuncMap{
 			return "met"
 		case r.Breached:
 			return "breached"
+		case r.Due.IsZero(): // its lane does not clock it
+			return "none"
 		case r.Reached.IsZero():
 			return "open"
 		}

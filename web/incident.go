@@ -95,11 +95,7 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) error {
 		v.CallerName, v.CallerPhone = inc.CallerName, inc.CallerPhone
 	}
 	v.Transitions = ts
-	var ended time.Time
-	if inc.State.Terminal() && len(ts) > 0 {
-		ended = ts[len(ts)-1].At
-	}
-	v.Compliance = zhufang.Compliance(inc.Due, zhufang.MilestonesOf(ts), ended, s.Intake.Clock.Now())
+	v.Compliance = zhufang.IncidentResults(inc, ts, s.Intake.Clock.Now())
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }

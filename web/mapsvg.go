@@ -80,6 +80,13 @@ func (p projection) XY(pt zhufang.Point) (x, y float64) {
 	return (pt.Lon - p.Lon0) * p.KX, (p.Lat0 - pt.Lat) * p.KY
 }
 
+// Point returns the position at (x, y) in SVG user units: the inverse of
+// XY, so that a place clicked on the map becomes a position on the
+// server, which alone projects.
+func (p projection) Point(x, y float64) zhufang.Point {
+	return zhufang.Point{Lon: p.Lon0 + x/p.KX, Lat: p.Lat0 - y/p.KY}
+}
+
 // ViewBox returns "0 0 W H" for the svg element.
 func (p projection) ViewBox() string {
 	b := []byte("0 0 ")

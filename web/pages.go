@@ -18,6 +18,7 @@ type timelineItem struct {
 	What  string // a message key
 	Actor string
 	Note  string
+	Args  []any // of What, when its message takes any
 }
 
 // incidentPage is an incident with everything that happened to it.
@@ -33,6 +34,7 @@ type incidentPage struct {
 	Next        []zhufang.IncidentState
 	Recommend   []zhufang.Recommendation
 	First       *zhufang.Recommendation
+	Outlook     *zhufang.OnSceneOutlook // of the units offered, nil when not judged
 }
 
 // incidentPage shows one incident's full timeline: intake, triage and why,
@@ -80,12 +82,16 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
 		d.Timeline = append(d.Timeline, timelineItem{At: a.CreatedAt, Kind: "assignment", What: "assign.sent", Actor: a.AssignedBy,
 			Note: d.CallSigns[a.UnitID]})
 	}
-	slices.SortStableFunc(d.Timeline, func(a, b timelineItem) int { return a.At.Compare(b.At) })
-	var ended time.Time
-	if inc.State.Terminal() && len(ts) > 0 {
-		ended = ts[len(ts)-1].At
+	d.Results = zhufang.IncidentResults(inc, ts, s.now())
+	for _, res := range d.Results {
+		// Each stage missed is on the timeline at its deadline, as the
+		// watcher raised it.
+		if res.Breached {
+			d.Timeline = append(d.Timeline, timelineItem{At: res.Due, Kind: "breach", What: "timeline.breach",
+				Args: []any{s.catalogs.translate(langOf(r), "breach."+string(res.Stage)), clockText(res.Due)}})
+		}
 	}
-	d.Results = zhufang.Compliance(inc.Due, zhufang.MilestonesOf(ts), ended, s.now())
+	slices.SortStableFunc(d.Timeline, func(a, b timelineItem) int { return a.At.Compare(b.At) })
 	if u.Can(zhufang.PermHandle) {
 		for _, st := range zhufang.IncidentStates {
 			if zhufang.CanTransition(inc.State, st) && st != zhufang.StateDuplicate {
@@ -95,6 +101,7 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	if u.Can(zhufang.PermAssign) && !inc.State.Terminal() {
 		d.Recommend, d.First = s.recommend(r, c, inc, 5, nil)
+		d.Outlook = s.outlook(inc, d.Recommend, d.First)
 	}
 	return s.renderPage(w, r, "incident", s.newPage(r, "incident.title", "board", d))
 }

@@ -177,7 +177,7 @@ func TestMapStaysUnderStrictCSP(t *testing.T) {
 	for _, m := range regexp.MustCompile(`<script src="([^"]+)" defer></script>`).FindAllStringSubmatch(page, -1) {
 		srcs = append(srcs, m[1])
 	}
-	if diff := cmp.Diff([]string{"/static/app.js", "/static/map.js", "/static/posture.js"}, srcs); diff != "" {
+	if diff := cmp.Diff([]string{"/static/app.js", "/static/map.js", "/static/posture.js", "/static/pick.js"}, srcs); diff != "" {
 		t.Fatalf("scripts of the map page (-want +got):\n%s", diff)
 	}
 	var js string

@@ -47,6 +47,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /board", s.authPage(s.board))
 	mux.HandleFunc("GET /board/rows/{id}", s.authPage(s.boardRowFragment))
 	mux.HandleFunc("GET /board/units", s.authPage(s.unitsFragment))
+	mux.HandleFunc("GET /board/breaches", s.authPage(s.breachPanel))
+	mux.HandleFunc("GET /alarms/{id}", s.authPage(s.alarmItem))
 	mux.HandleFunc("GET /map", s.authPage(s.mapView))
 	mux.HandleFunc("GET /map/incidents/{id}", s.authPage(s.mapIncidentFragment))
 	mux.HandleFunc("GET /map/posture", s.authPage(s.postureFragment))

@@ -180,6 +180,9 @@ func (s *Server) recommendations(w http.ResponseWriter, r *http.Request) error {
 	if first != nil {
 		out["first_responder"] = first
 	}
+	if o := s.outlook(inc, units, first); o != nil {
+		out["on_scene"] = o // hopeless when no unit offered can make the on-scene deadline
+	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -175,6 +175,13 @@ func (w *matrixWorld) checkLists(t *testing.T) {
 	}{
 		{"GET /api/v1/audit", "/api/v1/audit", "view_audit", nil},
 		{"GET /audit", "/audit", "view_audit", nil},
+		{"GET /board/breaches", "/board/breaches", "view_incidents", func(t *testing.T, p *matrixPrincipal, r matrixResponse) {
+			// The matrix's incidents are new: none is overdue, and no
+			// other ground's may show.
+			if !strings.Contains(r.body, `id="breach-panel"`) || strings.Contains(r.body, "<li data-incident=") {
+				t.Errorf("breach list as %s: %s", p, r.body)
+			}
+		}},
 		{"GET /board/units", "/board/units", "", func(t *testing.T, p *matrixPrincipal, r matrixResponse) {
 			n := 0
 			for _, m := range regexp.MustCompile(`<b>([0-9]+)</b>`).FindAllStringSubmatch(r.body, -1) {

@@ -27,6 +27,11 @@ func (w *matrixWorld) checkReads(t *testing.T) {
 				t.Errorf("board row of %s's incident as %s lacks its number", pl.name, p)
 			}
 		}},
+		{"GET /alarms/{id}", "/alarms/%d?stage=acknowledge", matrixOnIncident, "view_incidents", func(t *testing.T, p *matrixPrincipal, pl *matrixPlace, r matrixResponse) {
+			if !strings.Contains(r.body, `class="alarm-item"`) || !strings.Contains(r.body, pl.inc.number) {
+				t.Errorf("breach alarm of %s's incident as %s lacks its number: %s", pl.name, p, r.body)
+			}
+		}},
 		{"GET /map/incidents/{id}", "/map/incidents/%d", matrixOnIncident, "view_incidents", func(t *testing.T, p *matrixPrincipal, pl *matrixPlace, r matrixResponse) {
 			if !strings.Contains(r.body, fmt.Sprintf(`<circle id="mi-%d"`, pl.inc.id)) || !strings.Contains(r.body, pl.inc.number) {
 				t.Errorf("map marker of %s's incident as %s lacks its circle or its number: %s", pl.name, p, r.body)

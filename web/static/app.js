@@ -95,6 +95,90 @@
   // Deferred scripts have all run, and registered, by now.
   document.addEventListener("DOMContentLoaded", connect);
 
+  // The 1-3-5 breach alarm, on every page of a user who sees incidents
+  // (#alarm): each breach the watcher raises on the user's ground comes as
+  // a change event; its banner line is drawn by the server
+  // (/alarms/{id}?stage=), in the user's language, and a beep made here
+  // (no sound file) sounds unless the user muted it (remembered in
+  // localStorage). Browsers let a page play sound only after a gesture:
+  // until the first click or key, a breach waits and the banner says so.
+  var alarm = document.getElementById("alarm"), alarmList = document.getElementById("alarm-list");
+  var muteKey = "zhufang.alarm.muted", audio = null, pendingBeep = false;
+  function muted() {
+    try { return localStorage.getItem(muteKey) === "1"; } catch (e) { return false; }
+  }
+  function showMute() {
+    var m = muted();
+    document.querySelectorAll(".alarm-mute").forEach(function (b) {
+      b.setAttribute("aria-pressed", m ? "true" : "false");
+      b.textContent = m ? b.dataset.textOff : b.dataset.textOn;
+    });
+  }
+  function hint(on) {
+    var h = document.getElementById("alarm-enable");
+    if (h) h.hidden = !on;
+  }
+  function unlockAudio() {
+    var AC = window.AudioContext || window.webkitAudioContext;
+    if (!AC) return;
+    if (!audio) audio = new AC();
+    var go = function () {
+      if (audio.state !== "running") return;
+      hint(false);
+      if (pendingBeep) { pendingBeep = false; beep(); }
+    };
+    if (audio.state === "suspended") audio.resume().then(go, function () {}); else go();
+  }
+  function beep() {
+    if (muted()) return;
+    if (!audio || audio.state !== "running") { pendingBeep = true; hint(true); return; }
+    var t = audio.currentTime + 0.02;
+    for (var i = 0; i < 3; i++) { // three short tones, a command room's alarm
+      var o = audio.createOscillator(), g = audio.createGain(), at = t + i * 0.3;
+      o.type = "square";
+      o.frequency.value = i === 2 ? 660 : 880;
+      g.gain.setValueAtTime(0.0001, at);
+      g.gain.exponentialRampToValueAtTime(0.15, at + 0.02);
+      g.gain.exponentialRampToValueAtTime(0.0001, at + 0.2);
+      o.connect(g);
+      g.connect(audio.destination);
+      o.start(at);
+      o.stop(at + 0.22);
+    }
+    if (alarm) alarm.dataset.beeps = String(Number(alarm.dataset.beeps || 0) + 1);
+  }
+  function raiseAlarm(m) {
+    var id = "alarm-" + m.incident_id + "-" + m.stage;
+    if (!alarm || !m.incident_id || !m.stage || document.getElementById(id)) return;
+    fetchText("/alarms/" + encodeURIComponent(m.incident_id) + "?stage=" + encodeURIComponent(m.stage)).then(function (res) {
+      if (res.status !== 200 || document.getElementById(id)) return; // not on this user's ground, or ended
+      var li = fragment(res.text).querySelector("li.alarm-item");
+      if (!li) return;
+      alarmList.insertBefore(li, alarmList.firstChild);
+      alarm.hidden = false;
+      beep();
+    });
+  }
+  if (alarm) {
+    showMute();
+    ["pointerdown", "keydown"].forEach(function (name) { document.addEventListener(name, unlockAudio, true); });
+    on("change", function (m) { if (m.topic === "incident.breach") raiseAlarm(m); });
+  }
+  document.addEventListener("click", function (e) {
+    var el = e.target.closest ? e.target : e.target.parentElement;
+    if (!el) return;
+    if (el.closest(".alarm-mute")) {
+      try { localStorage.setItem(muteKey, muted() ? "0" : "1"); } catch (err) {}
+      if (muted()) { pendingBeep = false; hint(false); }
+      showMute();
+      return;
+    }
+    var item = el.closest(".alarm-dismiss") && el.closest("li.alarm-item");
+    if (item) item.remove();
+    if (el.id === "alarm-clear" && alarmList) alarmList.textContent = "";
+    if ((item || el.id === "alarm-clear") && alarm && !alarmList.children.length) { alarm.hidden = true; pendingBeep = false; hint(false); }
+  });
+
   // Keys. A page's handler gets the key, lower-cased, when nobody is
   // typing, and says whether it used it; then 1–5 and G send a
   // recommended unit wherever the page offers them.
@@ -125,6 +209,7 @@
     fetchText: fetchText,
     fragment: fragment,
     on: on, // fn(data) for each server-sent event of that name
+    showMute: showMute, // redraw the mute buttons, as after a fragment brings one
     onKey: function (fn) { keyHandlers.push(fn); }
   };
 })();

@@ -79,13 +79,64 @@
     }, 500);
   }
 
+  // The list of open breaches: drawn again when a breach is raised or an
+  // incident moves (reaching a stage ends its breach).
+  var breachTimer = null;
+  function refreshBreaches() {
+    if (breachTimer) return;
+    breachTimer = setTimeout(function () {
+      breachTimer = null;
+      z.fetchText("/board/breaches").then(function (res) {
+        if (res.status !== 200) return;
+        var fresh = z.fragment(res.text).getElementById("breach-panel"), old = document.getElementById("breach-panel");
+        if (fresh && old) { old.replaceWith(fresh); z.showMute(); }
+      });
+    }, 300);
+  }
+
   z.on("change", function (m) {
+    if (m.incident_id) refreshBreaches();
     if (m.incident_id) {
       refreshRow(m.incident_id);
       if (board.dataset.selected === String(m.incident_id)) refreshDetail();
     }
     if (m.unit_id || m.topic === "assignment") refreshUnits();
   });
+
+  // The intake form keeps what was typed for the tab's life, so that a
+  // detour to the map to pick the place loses nothing. The server's own
+  // values win: a position picked on the map, a refused report shown again.
+  var form = document.getElementById("intake"), draftKey = "zhufang.intake.draft";
+  if (form) {
+    var refused = !!form.querySelector(".field-error");
+    var draft = null;
+    try { draft = JSON.parse(sessionStorage.getItem(draftKey) || "null"); } catch (e) { draft = null; }
+    if (draft && !refused) {
+      Object.keys(draft).forEach(function (name) {
+        var el = form.elements[name];
+        if (!el || name === "csrf") return;
+        if (el.type === "checkbox") el.checked = !!draft[name];
+        else if (!el.value || el.tagName === "SELECT") el.value = draft[name];
+      });
+    }
+    var save = function () {
+      var d = {};
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (!el.name || el.name === "csrf") return;
+        d[el.name] = el.type === "checkbox" ? el.checked : el.value;
+      });
+      try { sessionStorage.setItem(draftKey, JSON.stringify(d)); } catch (e) {}
+    };
+    if (refused) save(); // what the server gave back is the draft now
+    form.addEventListener("input", save);
+    form.addEventListener("change", save);
+    form.addEventListener("submit", function () {
+      try { sessionStorage.removeItem(draftKey); } catch (e) {}
+    });
+    var errField = form.querySelector("[aria-invalid=true]");
+    if (errField) errField.focus();
+    else if (/[?&]at=/.test(location.search)) document.getElementById("intake-address").focus();
+  }
 
   // Keys: N for a new report, J/K to move, Enter to open, M for the map,
   // Ctrl+Enter to take the report typed.
