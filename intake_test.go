@@ -165,7 +165,7 @@ func TestIncidentOverrideLane(t *testing.T) {
 func TestIncidentMaskedAndNumbered(t *testing.T) {
 	inc := &zhufang.Incident{CallerName: "张三丰", CallerPhone: "13812345678", Address: "梅湾路1号"}
 	m := inc.Masked()
-	if m.CallerName != "张**" || m.CallerPhone != "138****5678" || m.Address != inc.Address {
+	if m.CallerName != "张**" || m.CallerPhone != "****5678" || m.Address != inc.Address {
 		t.Fatalf("masked: %+v", m)
 	}
 	if inc.CallerName != "张三丰" {

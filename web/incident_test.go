@@ -63,7 +63,7 @@ func TestCreateIncident(t *testing.T) {
 	}
 	var got map[string]any
 	json.Unmarshal(rec.Body.Bytes(), &got)
-	if got["caller_phone"] != "138****5678" {
+	if got["caller_phone"] != "****5678" {
 		t.Errorf("phone shown as %v", got["caller_phone"])
 	}
 	inc := mem.created[0]
