@@ -195,6 +195,10 @@ func TestAuthorizeIncident(t *testing.T) {
 		{"chief of another station", as(zhufang.RoleStationChief, other), zhufang.ENOTFOUND},
 		// Off the ground is not found before the role is checked.
 		{"mediator of another station", as(zhufang.RoleMediator, other), zhufang.ENOTFOUND},
+		// An administrator's role sees no incident: told it does not
+		// exist, as for an ID that exists nowhere, not forbidden.
+		{"administrator of the city", as(zhufang.RoleAdmin, zhufang.Scope{Level: zhufang.ScopeCity}), zhufang.ENOTFOUND},
+		{"a device", zhufang.NewContextWithActor(context.Background(), &zhufang.Actor{DeviceUnit: 7}), zhufang.ENOTFOUND},
 	} {
 		err := zhufang.AuthorizeIncident(tt.ctx, zhufang.PermHandle, inc)
 		if zhufang.ErrorCode(err) != tt.code && !(tt.code == "" && err == nil) {

@@ -37,6 +37,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/incidents/{id}/recommendations", s.userAPI(s.recommendations))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/assignments", s.userAPI(s.assign))
 	mux.HandleFunc("GET /api/v1/incidents/{id}/assignments", s.userAPI(s.listAssignments))
+	mux.HandleFunc("GET /api/v1/assignments/{id}", s.authAPI(s.getAssignment))
 	mux.HandleFunc("POST /api/v1/assignments/{id}/transitions", s.authAPI(s.advanceAssignment))
 	mux.HandleFunc("GET /api/v1/audit", s.userAPI(s.listAudit))
 	mux.HandleFunc("GET /api/v1/posture", s.userAPI(s.posture))
