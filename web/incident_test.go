@@ -216,3 +216,42 @@ func FuzzPositions(f *testing.F) {
 		}
 	})
 }
+
+// TestPositionDatedAhead: a report dated 50 s ahead of the server's clock
+// is kept at its receipt time, so the genuine report a second later is
+// newer and moves the unit.
+func TestPositionDatedAhead(t *testing.T) {
+	dev := &memDevices{}
+	fl := &memFleet{at: map[int64]time.Time{}}
+	clock := zhufangtest.NewClock(now)
+	s := &web.Server{Org: fakeOrg{}, Locator: squareLocator{}, Devices: dev, Fleet: fl,
+		Intake: &zhufang.Intake{Clock: clock}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h, err := s.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := func(at time.Time) map[string]int {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/positions",
+			strings.NewReader(`{"reports":[{"at":"`+at.Format(time.RFC3339Nano)+`","position":[111.6,26.4]}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer zfd_good")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var got map[string]int
+		if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &got) != nil {
+			t.Fatalf("positions: %d %s", rec.Code, rec.Body)
+		}
+		return got
+	}
+	if got := report(now.Add(50 * time.Second)); got["applied"] != 1 {
+		t.Fatalf("the report dated ahead: %v", got)
+	}
+	if !dev.track[0].At.Equal(now) {
+		t.Errorf("the report dated ahead was kept at %s, want its receipt %s", dev.track[0].At, now)
+	}
+	clock.Advance(time.Second)
+	if got := report(now.Add(time.Second)); got["applied"] != 1 {
+		t.Fatalf("the genuine report a second later: %v, want it applied", got)
+	}
+}
