@@ -301,6 +301,9 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if es == nil {
+		es = []*zhufang.AuditEntry{} // an empty list is [], not null
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": es})
 	return nil
 }
