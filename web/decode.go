@@ -30,10 +30,11 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 // its errors: it matches field names without regard to case (so "TO" and
 // "to" both set one field, and a proxy or log that reads the body sees
 // something else than the server does), takes the last of a field given
-// twice, and names Go types in its messages. So the body is first checked
-// against v's type (checkValue): every field name exactly as the API spells
-// it, each at most once, each value of the JSON type the field takes; only
-// then is it decoded.
+// twice, and names Go types in its messages. So every name in the body is
+// first checked against v's type (namesExact: exactly as the API spells
+// it, at most once), and only then is the body decoded. When either step
+// refuses the body, checkValue walks it again, slowly, to say which field
+// is wrong and what JSON type it takes.
 func decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if err := checkJSONContentType(r.Header.Get("Content-Type")); err != nil {
 		return err
@@ -50,17 +51,25 @@ func decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64)
 		}
 		return zhufang.Errorf(zhufang.EINVALID, "request body must hold one JSON object and nothing after it")
 	}
-	if err := checkValue(raw, reflect.TypeOf(v), ""); err != nil {
-		return err
+	t := reflect.TypeOf(v)
+	if !namesExact(raw, t) {
+		return explain(raw, t, nil)
 	}
 	strict := json.NewDecoder(bytes.NewReader(raw))
 	strict.DisallowUnknownFields()
 	if err := strict.Decode(v); err != nil {
-		// checkValue let through what the decoder refuses: say so without
-		// the decoder's own words.
-		return zhufang.WrapError(zhufang.EINVALID, "request body is not valid JSON for this request", err)
+		return explain(raw, t, err)
 	}
 	return nil
+}
+
+// explain says what is wrong with a body that namesExact or the decoder
+// refused, in checkValue's words; never in the decoder's own.
+func explain(raw json.RawMessage, t reflect.Type, cause error) error {
+	if err := checkValue(raw, t, ""); err != nil {
+		return err
+	}
+	return zhufang.WrapError(zhufang.EINVALID, "request body is not valid JSON for this request", cause)
 }
 
 // checkJSONContentType accepts exactly application/json, with at most a

@@ -153,3 +153,27 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodePositions decodes a full batch of 1,000 position reports,
+// the largest body a device sends.
+func BenchmarkDecodePositions(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"reports":[`)
+	for i := range maxReports {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(`{"unit_id":7,"at":"2026-11-29T08:00:00.123456Z","position":[111.600123,26.400456],"speed":8.5,"heading":30}`)
+	}
+	sb.WriteString(`]}`)
+	body := sb.String()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		var v positionsRequest
+		if err := decodeJSONLimit(httptest.NewRecorder(), req, &v, maxReportsBody); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
