@@ -204,12 +204,19 @@ func (ix *Index) SetStatus(id int64, s zhufang.UnitStatus) error {
 // is one at exactly 0,0, which is how a device without a fix reports and
 // what zhufang.Point calls unset (EINVALID); an unknown unit is ENOTFOUND.
 func (ix *Index) Update(r zhufang.PositionReport) (applied bool, err error) {
+	_, applied, err = ix.update(r)
+	return applied, err
+}
+
+// update is Update, returning the report as the index took it: its time
+// held to the clock's now.
+func (ix *Index) update(r zhufang.PositionReport) (zhufang.PositionReport, bool, error) {
 	now := ix.clock.Now()
 	if err := r.Validate(now); err != nil {
-		return false, err
+		return r, false, err
 	}
 	if r.Point.IsZero() {
-		return false, zhufang.Errorf(zhufang.EINVALID, "position 0,0 is no position: the device has no fix")
+		return r, false, zhufang.Errorf(zhufang.EINVALID, "position 0,0 is no position: the device has no fix")
 	}
 	// A report dated ahead counts as received now: otherwise it would
 	// stand as the newest until its own time came and hold back every
@@ -220,15 +227,15 @@ func (ix *Index) Update(r zhufang.PositionReport) (applied bool, err error) {
 	i, ok := ix.byID[r.UnitID]
 	if !ok {
 		ix.mu.Unlock()
-		return false, zhufang.Errorf(zhufang.ENOTFOUND, "unit %d is not known", r.UnitID)
+		return r, false, zhufang.Errorf(zhufang.ENOTFOUND, "unit %d is not known", r.UnitID)
 	}
 	if at <= ix.units[i].at {
 		ix.mu.Unlock()
-		return false, nil
+		return r, false, nil
 	}
 	ix.move(i, r.Point, r.At, at)
 	ix.mu.Unlock()
-	return true, nil
+	return r, true, nil
 }
 
 // move sets the position of unit i and files it in its cell. The caller

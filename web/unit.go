@@ -60,8 +60,6 @@ func (s *Server) positions(w http.ResponseWriter, r *http.Request) error {
 		if _, in := s.Locator.Locate(rep.Point); !in {
 			return zhufang.Errorf(zhufang.EINVALID, "report %d: position (%g, %g) lies outside the city's jurisdiction", i, rep.Point.Lon, rep.Point.Lat)
 		}
-		// Kept, and judged newest, at no later than its receipt.
-		rep.Clamp(now)
 		rep.At = rep.At.UTC().Truncate(time.Microsecond)
 	}
 	stored, err := s.Devices.AppendTrack(r.Context(), req.Reports)
