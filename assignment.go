@@ -170,6 +170,61 @@ func (a *Assignment) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// SeesAssignment reports whether the context's actor may see assignment
+// a, which sends a unit of ground unit to an incident on ground incident.
+// The system sees every assignment and a device its own unit's. A user
+// whose role views incidents sees it when they see either ground: the
+// incident's (those over the scene see every unit sent there) or the
+// unit's (a station chief follows their unit sent onto another station's
+// ground). An administrator's role views no incident and sees none.
+func SeesAssignment(ctx context.Context, a *Assignment, incident, unit Ground) bool {
+	act := ActorFromContext(ctx)
+	switch {
+	case act == nil:
+		return true
+	case act.User == nil:
+		return act.DeviceUnit != 0 && act.DeviceUnit == a.UnitID
+	}
+	return act.User.Can(PermViewIncidents) && (Sees(ctx, incident) || Sees(ctx, unit))
+}
+
+// AuthorizeAssignment returns an error unless the context's actor may move
+// assignment a on (see SeesAssignment for the grounds). Those who may:
+//
+//   - the system, and the unit's own device;
+//   - a user whose role crews units (PermCrew) on the unit's ground: its
+//     station's chief, its county's dispatcher, the community officer of a
+//     community's own guard team;
+//   - a user whose role sends units (PermAssign) on the incident's ground:
+//     the dispatcher or station chief over the scene, who sent the unit.
+//
+// Each of them sees the assignment, so whoever may move one on may also
+// read it. An assignment the actor may not see is reported as not existing
+// (the same answer as for an ID that exists nowhere); one they see but may
+// not move on is EFORBIDDEN. A community officer on whose ground another
+// station's unit was sent therefore sees that assignment but may not move
+// it on: that is for the unit's own crew and station, or the dispatcher.
+func AuthorizeAssignment(ctx context.Context, a *Assignment, incident, unit Ground) error {
+	if !SeesAssignment(ctx, a, incident, unit) {
+		return AssignmentNotFound(a.ID)
+	}
+	act := ActorFromContext(ctx)
+	if act == nil || act.User == nil {
+		return nil // the system, or the unit's own device
+	}
+	u := act.User
+	if u.Can(PermCrew) && Sees(ctx, unit) || u.Can(PermAssign) && Sees(ctx, incident) {
+		return nil
+	}
+	return Errorf(EFORBIDDEN, "only the unit's own crew and station, or a dispatcher over the incident, may move assignment %d on", a.ID)
+}
+
+// AssignmentNotFound is how an assignment that does not exist, or that the
+// actor may not see, is reported: the same way.
+func AssignmentNotFound(id int64) error {
+	return Errorf(ENOTFOUND, "assignment %d does not exist", id)
+}
+
 // AssignmentService sends units to incidents.
 type AssignmentService interface {
 	// Assign sends a unit: ECONFLICT if the unit is not available (another
@@ -177,9 +232,14 @@ type AssignmentService interface {
 	// unknown incident or unit.
 	Assign(ctx context.Context, a *Assignment) error
 	// AdvanceAssignment moves an assignment on, and its unit and incident
-	// with it.
+	// with it, for whom AuthorizeAssignment allows: ENOTFOUND for an
+	// unknown ID or one the actor may not see, EFORBIDDEN for one they see
+	// but may not move on.
 	AdvanceAssignment(ctx context.Context, id int64, to AssignmentState, actor string) (*Assignment, error)
+	// FindAssignments returns the assignments of an incident the actor
+	// sees (all of them: see SeesAssignment), never nil.
 	FindAssignments(ctx context.Context, incidentID int64) ([]*Assignment, error)
-	// FindAssignmentByID returns ENOTFOUND for an unknown ID.
+	// FindAssignmentByID returns ENOTFOUND for an unknown ID and for one
+	// the actor may not see (SeesAssignment).
 	FindAssignmentByID(ctx context.Context, id int64) (*Assignment, error)
 }

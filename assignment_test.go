@@ -1,6 +1,7 @@
 package zhufang_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -186,5 +187,65 @@ func TestStateSets(t *testing.T) {
 	}
 	if err := zhufang.CheckLane("sideways"); zhufang.ErrorCode(err) != zhufang.EINVALID {
 		t.Errorf("an unknown lane: %v", err)
+	}
+}
+
+func TestAuthorizeAssignment(t *testing.T) {
+	// Unit 7 of station 30 (county 3) is sent to an incident in community
+	// 200 of station 20 (county 2).
+	a := &zhufang.Assignment{ID: 5, IncidentID: 9, UnitID: 7}
+	incident := zhufang.Ground{BureauID: 2, StationID: 20, CommunityID: 200}
+	unit := zhufang.Ground{BureauID: 3, StationID: 30}
+	as := func(role zhufang.Role, s zhufang.Scope) context.Context {
+		return zhufang.NewContextWithActor(context.Background(), &zhufang.Actor{User: &zhufang.User{Role: role, Scope: s}})
+	}
+	device := func(unit int64) context.Context {
+		return zhufang.NewContextWithActor(context.Background(), &zhufang.Actor{DeviceUnit: unit})
+	}
+	city := zhufang.Scope{Level: zhufang.ScopeCity}
+	sceneCounty := zhufang.Scope{Level: zhufang.ScopeCounty, BureauID: 2}
+	unitCounty := zhufang.Scope{Level: zhufang.ScopeCounty, BureauID: 3}
+	sceneStation := zhufang.Scope{Level: zhufang.ScopeStation, BureauID: 2, StationID: 20}
+	unitStation := zhufang.Scope{Level: zhufang.ScopeStation, BureauID: 3, StationID: 30}
+	otherStation := zhufang.Scope{Level: zhufang.ScopeStation, BureauID: 3, StationID: 31}
+	sceneCommunity := zhufang.Scope{Level: zhufang.ScopeCommunity, BureauID: 2, StationID: 20, CommunityID: 200}
+	tests := []struct {
+		name string
+		ctx  context.Context
+		sees bool
+		act  string // the error code of moving it on; "" allowed
+	}{
+		{"system", context.Background(), true, ""},
+		{"the unit's device", device(7), true, ""},
+		{"another unit's device", device(8), false, zhufang.ENOTFOUND},
+		{"city dispatcher", as(zhufang.RoleDispatcher, city), true, ""},
+		{"dispatcher over the scene", as(zhufang.RoleDispatcher, sceneCounty), true, ""},
+		{"dispatcher of the unit's county", as(zhufang.RoleDispatcher, unitCounty), true, ""},
+		{"chief of the scene's station", as(zhufang.RoleStationChief, sceneStation), true, ""},
+		{"chief of the unit's station", as(zhufang.RoleStationChief, unitStation), true, ""},
+		{"chief of a third station", as(zhufang.RoleStationChief, otherStation), false, zhufang.ENOTFOUND},
+		// The probe's case: the incident lies on the officer's ground, the
+		// unit is another station's.
+		{"community officer of the scene", as(zhufang.RoleCommunityOfficer, sceneCommunity), true, zhufang.EFORBIDDEN},
+		{"auxiliary officer of the scene", as(zhufang.RoleAuxiliary, sceneCommunity), true, zhufang.EFORBIDDEN},
+		{"case officer of the scene's station", as(zhufang.RoleCaseOfficer, sceneStation), true, zhufang.EFORBIDDEN},
+		{"county commander over the scene", as(zhufang.RoleCountyCommander, sceneCounty), true, ""},
+		{"analyst of the city", as(zhufang.RoleAnalyst, city), true, zhufang.EFORBIDDEN},
+		{"administrator", as(zhufang.RoleAdmin, city), false, zhufang.ENOTFOUND},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := zhufang.SeesAssignment(tt.ctx, a, incident, unit); got != tt.sees {
+				t.Errorf("sees %v, want %v", got, tt.sees)
+			}
+			err := zhufang.AuthorizeAssignment(tt.ctx, a, incident, unit)
+			if got := zhufang.ErrorCode(err); err != nil && got != tt.act || err == nil && tt.act != "" {
+				t.Errorf("moving it on: %v, want %q", err, tt.act)
+			}
+			// Reads and writes agree: whoever may move it on may see it.
+			if err == nil && !tt.sees {
+				t.Error("may move on an assignment it may not see")
+			}
+		})
 	}
 }

@@ -281,22 +281,41 @@ func ValidPhone(s string) bool {
 	return len(s) >= 3 && len(s) <= 20 && allDigits(s)
 }
 
-// MaskName keeps a name's first character: 张**.
+// MaskName shows a name as its first character and a fixed "**" (张三丰 →
+// 张**), so neither the given name nor the name's length shows. A name of
+// one character would be shown whole that way, so it becomes "***": all
+// that shows of any name is its first character, and only when more
+// follows. For a Chinese name the first character is the family name's.
 func MaskName(n string) string {
-	r := []rune(n)
-	if len(r) == 0 {
+	r := []rune(strings.TrimSpace(n))
+	switch len(r) {
+	case 0:
 		return ""
+	case 1:
+		return "***"
 	}
-	return string(r[0]) + strings.Repeat("*", len(r)-1)
+	return string(r[0]) + "**"
 }
 
-// MaskPhone shows the first three and last four digits of a phone number,
-// as 138****5678, for roles that may not see it whole.
+// MaskPhone shows at most a phone number's last four digits, in a fixed
+// shape: ****5678 for a number of at least 11 digits (a mobile number, or
+// a landline with its area code), **** for anything shorter, where four
+// digits would be too much of it. Neither the other digits nor the length
+// show, so a short number cannot be read back from its mask.
 func MaskPhone(s string) string {
-	if len(s) <= 7 {
-		return strings.Repeat("*", len(s))
+	digits := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			digits = append(digits, s[i])
+		}
 	}
-	return s[:3] + strings.Repeat("*", len(s)-7) + s[len(s)-4:]
+	switch {
+	case s == "":
+		return ""
+	case len(digits) >= 11:
+		return "****" + string(digits[len(digits)-4:])
+	}
+	return "****"
 }
 
 // IncidentFilter selects incidents. Zero fields do not filter.

@@ -1,6 +1,7 @@
 package zhufang_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -79,9 +80,48 @@ func TestIncidentValidate(t *testing.T) {
 }
 
 func TestMaskPhone(t *testing.T) {
-	for in, want := range map[string]string{"13812345678": "138****5678", "110": "***", "+8613812345678": "+86*******5678", "": ""} {
-		if got := zhufang.MaskPhone(in); got != want {
-			t.Errorf("MaskPhone(%q) = %q, want %q", in, got, want)
+	// Every length from empty to 15 digits: a number shorter than a mobile
+	// number shows nothing, a longer one only its last four digits, and the
+	// shape never tells the length.
+	digits := "861381234567890"
+	for n := 0; n <= len(digits); n++ {
+		in := digits[:n]
+		want := "****"
+		switch {
+		case n == 0:
+			want = ""
+		case n >= 11:
+			want = "****" + in[n-4:]
 		}
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			if got := zhufang.MaskPhone(in); got != want {
+				t.Errorf("MaskPhone(%q) = %q, want %q", in, got, want)
+			}
+			if got := zhufang.MaskPhone("+" + in); n > 0 && got != want {
+				t.Errorf("MaskPhone(%q) = %q, want %q", "+"+in, got, want)
+			}
+		})
+	}
+}
+
+func TestMaskName(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"empty", "", ""},
+		{"blank", "  ", ""},
+		{"one character", "张", "***"},
+		{"two characters", "张三", "张**"},
+		{"three characters", "张三丰", "张**"},
+		{"compound surname", "欧阳修文", "欧**"},
+		{"one letter", "J", "***"},
+		{"latin", "John Smith", "J**"},
+		{"latin, spaced", "  Li Wei ", "L**"},
+		{"uyghur", "ئەخمەت", "ئ**"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := zhufang.MaskName(tt.in); got != tt.want {
+				t.Errorf("MaskName(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
 	}
 }

@@ -165,7 +165,7 @@ func TestIncidentOverrideLane(t *testing.T) {
 func TestIncidentMaskedAndNumbered(t *testing.T) {
 	inc := &zhufang.Incident{CallerName: "张三丰", CallerPhone: "13812345678", Address: "梅湾路1号"}
 	m := inc.Masked()
-	if m.CallerName != "张**" || m.CallerPhone != "138****5678" || m.Address != inc.Address {
+	if m.CallerName != "张**" || m.CallerPhone != "****5678" || m.Address != inc.Address {
 		t.Fatalf("masked: %+v", m)
 	}
 	if inc.CallerName != "张三丰" {
@@ -195,6 +195,10 @@ func TestAuthorizeIncident(t *testing.T) {
 		{"chief of another station", as(zhufang.RoleStationChief, other), zhufang.ENOTFOUND},
 		// Off the ground is not found before the role is checked.
 		{"mediator of another station", as(zhufang.RoleMediator, other), zhufang.ENOTFOUND},
+		// An administrator's role sees no incident: told it does not
+		// exist, as for an ID that exists nowhere, not forbidden.
+		{"administrator of the city", as(zhufang.RoleAdmin, zhufang.Scope{Level: zhufang.ScopeCity}), zhufang.ENOTFOUND},
+		{"a device", zhufang.NewContextWithActor(context.Background(), &zhufang.Actor{DeviceUnit: 7}), zhufang.ENOTFOUND},
 	} {
 		err := zhufang.AuthorizeIncident(tt.ctx, zhufang.PermHandle, inc)
 		if zhufang.ErrorCode(err) != tt.code && !(tt.code == "" && err == nil) {

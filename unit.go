@@ -214,6 +214,18 @@ func (p *PositionReport) Validate(now time.Time) error {
 	return nil
 }
 
+// Clamp holds the report's time to now, the time the server received it:
+// a report dated ahead (a device clock running fast, within the minute
+// Validate allows) is taken as received now. Which of a unit's positions
+// is the newest is judged on these times, so that a report dated ahead
+// cannot hold the unit's live position against the genuine reports that
+// follow it; no report is newer than the moment it arrived.
+func (p *PositionReport) Clamp(now time.Time) {
+	if p.At.After(now) {
+		p.At = now
+	}
+}
+
 // Recommendation is one unit proposed for an incident.
 type Recommendation struct {
 	UnitID   int64         `json:"unit_id"`

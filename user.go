@@ -380,14 +380,28 @@ func Sees(ctx context.Context, g Ground) bool {
 }
 
 // AuthorizeIncident returns an error unless the context's actor may take
-// this kind of action on the incident. An incident off a user's ground is
-// reported as not existing, before the role is checked, so that a role
-// without the permission cannot tell the two apart (nor probe IDs).
+// this kind of action on the incident. An incident the actor may not see
+// (SeesIncident) is reported as not existing, before the role is checked,
+// so that no one can tell an incident they may not see from one that does
+// not exist (nor probe IDs); only an actor who sees the incident learns
+// that their role may not do this to it (EFORBIDDEN).
 func AuthorizeIncident(ctx context.Context, p Permission, inc *Incident) error {
-	if a := ActorFromContext(ctx); a != nil && a.User != nil && !Sees(ctx, inc.Ground()) {
+	if !SeesIncident(ctx, inc) {
 		return IncidentNotFound(inc.ID)
 	}
 	return Authorize(ctx, p)
+}
+
+// SeesIncident reports whether the context's actor may see the incident:
+// the system always; a user whose role views incidents (an administrator's
+// does not), on their ground; a device never (it sees its own unit's
+// assignments, see SeesAssignment).
+func SeesIncident(ctx context.Context, inc *Incident) bool {
+	a := ActorFromContext(ctx)
+	if a == nil {
+		return true
+	}
+	return a.User.Can(PermViewIncidents) && Sees(ctx, inc.Ground())
 }
 
 // IncidentNotFound is how an incident that does not exist, or is off the

@@ -49,9 +49,12 @@ func NewFleet(ctx context.Context, store FleetStore, staleAfter time.Duration, l
 	return &Fleet{ix: ix, store: store, logger: logger, dirty: map[int64]zhufang.PositionReport{}}, nil
 }
 
-// Apply takes a report into the index and remembers it for the snapshot.
+// Apply takes a report into the index and remembers it for the snapshot,
+// as the index took it: a report dated ahead of the clock is saved at the
+// time it arrived, so the stored position cannot hold back the genuine
+// ones either (SavePositions keeps only newer positions).
 func (f *Fleet) Apply(r zhufang.PositionReport) (bool, error) {
-	applied, err := f.ix.Update(r)
+	r, applied, err := f.ix.update(r)
 	if applied {
 		f.mu.Lock()
 		f.dirty[r.UnitID] = r

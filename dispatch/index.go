@@ -147,8 +147,12 @@ func (ix *Index) Put(u zhufang.Unit) error {
 	if err := u.Validate(); err != nil {
 		return err
 	}
-	if !u.PositionAt.IsZero() && u.PositionAt.After(ix.clock.Now().Add(time.Minute)) {
+	now := ix.clock.Now()
+	if !u.PositionAt.IsZero() && u.PositionAt.After(now.Add(time.Minute)) {
 		return zhufang.Errorf(zhufang.EINVALID, "position time %s is in the future", u.PositionAt.Format(time.RFC3339))
+	}
+	if u.PositionAt.After(now) { // as Update judges a report dated ahead
+		u.PositionAt = now
 	}
 	u.Capabilities = slices.Clone(u.Capabilities)
 	pos, at := u.Position, nanos(u.PositionAt)
@@ -194,31 +198,44 @@ func (ix *Index) SetStatus(id int64, s zhufang.UnitStatus) error {
 
 // Update applies a position report. The newest position wins: a report no
 // newer than the unit's current position returns false and moves nothing
-// (the caller still keeps it in the track). A report that
+// (the caller still keeps it in the track). Newer is judged on times held
+// to the index clock's now (zhufang.PositionReport.Clamp). A report that
 // zhufang.PositionReport.Validate refuses is refused with its error, and so
 // is one at exactly 0,0, which is how a device without a fix reports and
 // what zhufang.Point calls unset (EINVALID); an unknown unit is ENOTFOUND.
 func (ix *Index) Update(r zhufang.PositionReport) (applied bool, err error) {
-	if err := r.Validate(ix.clock.Now()); err != nil {
-		return false, err
+	_, applied, err = ix.update(r)
+	return applied, err
+}
+
+// update is Update, returning the report as the index took it: its time
+// held to the clock's now.
+func (ix *Index) update(r zhufang.PositionReport) (zhufang.PositionReport, bool, error) {
+	now := ix.clock.Now()
+	if err := r.Validate(now); err != nil {
+		return r, false, err
 	}
 	if r.Point.IsZero() {
-		return false, zhufang.Errorf(zhufang.EINVALID, "position 0,0 is no position: the device has no fix")
+		return r, false, zhufang.Errorf(zhufang.EINVALID, "position 0,0 is no position: the device has no fix")
 	}
-	at := r.At.UnixNano() // Validate keeps At within a day of now
+	// A report dated ahead counts as received now: otherwise it would
+	// stand as the newest until its own time came and hold back every
+	// genuine report until then.
+	r.Clamp(now)
+	at := r.At.UnixNano() // Validate keeps At within a week of now
 	ix.mu.Lock()
 	i, ok := ix.byID[r.UnitID]
 	if !ok {
 		ix.mu.Unlock()
-		return false, zhufang.Errorf(zhufang.ENOTFOUND, "unit %d is not known", r.UnitID)
+		return r, false, zhufang.Errorf(zhufang.ENOTFOUND, "unit %d is not known", r.UnitID)
 	}
 	if at <= ix.units[i].at {
 		ix.mu.Unlock()
-		return false, nil
+		return r, false, nil
 	}
 	ix.move(i, r.Point, r.At, at)
 	ix.mu.Unlock()
-	return true, nil
+	return r, true, nil
 }
 
 // move sets the position of unit i and files it in its cell. The caller

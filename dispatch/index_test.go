@@ -181,12 +181,49 @@ func TestUpdateNewestWins(t *testing.T) {
 	if got.Position != c || got.Kind != zhufang.UnitMotorcycle || got.Status != zhufang.UnitBusy || got.StationID != 2 {
 		t.Fatalf("after Put of older data: %+v, want the motorcycle still at %v", got, c)
 	}
+	clock.Advance(time.Second) // a position dated ahead of the clock counts as now (TestReportDatedAhead)
 	u.PositionAt = t0.Add(time.Second)
 	if err := ix.Put(u); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := ix.Get(1); got.Position != a {
 		t.Fatalf("after Put of newer data: at %v, want %v", got.Position, a)
+	}
+}
+
+// TestReportDatedAhead: a report dated ahead of the clock, within the
+// minute allowed, does not hold the unit's position against the genuine
+// reports that follow it.
+func TestReportDatedAhead(t *testing.T) {
+	clock := zhufangtest.NewClock(t0)
+	ix := newIndex(t, IndexOptions{Clock: clock})
+	if err := ix.Put(mkUnit(1, zhufang.UnitPatrolCar, 1, zhufang.UnitAvailable)); err != nil {
+		t.Fatal(err)
+	}
+	ahead := zhufang.Point{Lon: 111.60, Lat: 26.40}
+	genuine := zhufang.Point{Lon: 111.61, Lat: 26.41}
+	if ok, err := ix.Update(zhufang.PositionReport{UnitID: 1, At: t0.Add(50 * time.Second), Point: ahead}); !ok || err != nil {
+		t.Fatalf("the report dated 50 s ahead: (%v, %v), want it applied", ok, err)
+	}
+	if u, _ := ix.Get(1); !u.PositionAt.Equal(t0) {
+		t.Fatalf("the report dated ahead stands at %s, want its receipt %s", u.PositionAt, t0)
+	}
+	clock.Advance(time.Second)
+	if ok, err := ix.Update(zhufang.PositionReport{UnitID: 1, At: t0.Add(time.Second), Point: genuine}); !ok || err != nil {
+		t.Fatalf("the genuine report a second later: (%v, %v), want it applied", ok, err)
+	}
+	if u, _ := ix.Get(1); u.Position != genuine {
+		t.Fatalf("unit at %v, want the genuine %v", u.Position, genuine)
+	}
+	// Nor does a unit put with a position dated ahead (a snapshot).
+	u := mkUnit(2, zhufang.UnitPatrolCar, 1, zhufang.UnitAvailable)
+	u.Position, u.PositionAt = ahead, clock.Now().Add(50*time.Second)
+	if err := ix.Put(u); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	if ok, err := ix.Update(zhufang.PositionReport{UnitID: 2, At: clock.Now(), Point: genuine}); !ok || err != nil {
+		t.Fatalf("unit 2's genuine report after a put dated ahead: (%v, %v), want it applied", ok, err)
 	}
 }
 

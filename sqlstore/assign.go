@@ -14,13 +14,31 @@ const assignmentColumns = `id, incident_id, unit_id, state, role, assigned_by, e
 // assignment (alias a) to its incident.
 const assignmentColumnsA = `a.id, a.incident_id, a.unit_id, a.state, a.role, a.assigned_by, a.eta_seconds, a.created_at, a.updated_at`
 
-// assignmentScope limits assignments (alias a, joined to incidents i): a
-// device sees its own unit's, a user those of incidents on their ground.
-func assignmentScope(ctx context.Context) (string, []any) {
-	if a := zhufang.ActorFromContext(ctx); a != nil && a.User == nil {
-		return ` AND a.unit_id = ?`, []any{a.DeviceUnit}
+// assignmentGrounds reads an assignment with the grounds that decide who
+// may see and move it (zhufang.SeesAssignment): its incident's and its
+// unit's. Reading it is not yet seeing it: the caller asks the root rule.
+const assignmentGrounds = `SELECT ` + assignmentColumnsA + `,
+	COALESCE(i.bureau_id, 0), COALESCE(i.station_id, 0), COALESCE(i.community_id, 0),
+	COALESCE(st.bureau_id, 0), u.station_id, COALESCE(u.community_id, 0)
+	FROM assignments a JOIN incidents i ON i.id = a.incident_id JOIN units u ON u.id = a.unit_id
+	LEFT JOIN stations st ON st.id = u.station_id WHERE a.id = ?`
+
+// scanAssignmentGrounds scans a row of assignmentGrounds; an ID that
+// exists nowhere is ENOTFOUND, told the same way as one not seen.
+func (db *DB) scanAssignmentGrounds(row *sql.Row, id int64) (a *zhufang.Assignment, incident, unit zhufang.Ground, err error) {
+	a = &zhufang.Assignment{}
+	var state string
+	var eta int64
+	err = row.Scan(&a.ID, &a.IncidentID, &a.UnitID, &state, &a.Role, &a.AssignedBy, &eta, timeColumn{&a.CreatedAt}, timeColumn{&a.UpdatedAt},
+		&incident.BureauID, &incident.StationID, &incident.CommunityID, &unit.BureauID, &unit.StationID, &unit.CommunityID)
+	if err == sql.ErrNoRows {
+		return nil, incident, unit, zhufang.AssignmentNotFound(id)
 	}
-	return incidentScope(ctx)
+	if err != nil {
+		return nil, incident, unit, db.translate(err)
+	}
+	a.State, a.ETA = zhufang.AssignmentState(state), time.Duration(eta)*time.Second
+	return a, incident, unit, nil
 }
 
 // unitVisible returns ENOTFOUND for a unit that does not exist or is not
@@ -140,17 +158,14 @@ func (db *DB) AdvanceAssignment(ctx context.Context, id int64, to zhufang.Assign
 		return nil, err
 	}
 	defer tx.rollback()
-	if err := zhufang.Authorize(ctx, zhufang.PermCrew); err != nil {
+	a, incGround, unitGround, err := db.scanAssignmentGrounds(tx.queryRow(ctx, assignmentGrounds, id), id)
+	if err != nil {
 		return nil, err
 	}
-	where, args := assignmentScope(ctx)
-	a, err := scanAssignment(tx.queryRow(ctx, `SELECT `+assignmentColumnsA+` FROM assignments a JOIN incidents i ON i.id = a.incident_id
-		WHERE a.id = ?`+where, append([]any{id}, args...)...))
-	if err == sql.ErrNoRows {
-		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "assignment %d does not exist", id)
-	}
-	if err != nil {
-		return nil, db.translate(err)
+	// Who may see and move an assignment is the root's one rule, which
+	// FindAssignmentByID follows too.
+	if err := zhufang.AuthorizeAssignment(ctx, a, incGround, unitGround); err != nil {
+		return nil, err
 	}
 	if err := zhufang.CheckAssignmentTransition(a.State, to); err != nil {
 		return nil, err
@@ -187,18 +202,24 @@ func (db *DB) AdvanceAssignment(ctx context.Context, id int64, to zhufang.Assign
 	return a, tx.commit()
 }
 
-// FindAssignmentByID returns one assignment.
+// FindAssignmentByID returns one assignment the actor may see
+// (zhufang.SeesAssignment): of an incident on their ground or of a unit on
+// it.
 func (db *DB) FindAssignmentByID(ctx context.Context, id int64) (*zhufang.Assignment, error) {
-	where, args := assignmentScope(ctx)
-	a, err := scanAssignment(db.queryRow(ctx, `SELECT `+assignmentColumnsA+` FROM assignments a JOIN incidents i ON i.id = a.incident_id
-		WHERE a.id = ?`+where, append([]any{id}, args...)...))
-	if err == sql.ErrNoRows {
-		return nil, zhufang.Errorf(zhufang.ENOTFOUND, "assignment %d does not exist", id)
+	a, incGround, unitGround, err := db.scanAssignmentGrounds(db.queryRow(ctx, assignmentGrounds, id), id)
+	if err != nil {
+		return nil, err
 	}
-	return a, db.translate(err)
+	if !zhufang.SeesAssignment(ctx, a, incGround, unitGround) {
+		return nil, zhufang.AssignmentNotFound(id)
+	}
+	return a, nil
 }
 
-// FindAssignments returns an incident's assignments, oldest first.
+// FindAssignments returns an incident's assignments, oldest first, never
+// nil. Whoever sees the incident sees every assignment on it
+// (zhufang.SeesAssignment); anyone else is told the incident does not
+// exist.
 func (db *DB) FindAssignments(ctx context.Context, incidentID int64) ([]*zhufang.Assignment, error) {
 	if _, err := db.FindIncidentByID(ctx, incidentID); err != nil {
 		return nil, err
@@ -208,7 +229,7 @@ func (db *DB) FindAssignments(ctx context.Context, incidentID int64) ([]*zhufang
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*zhufang.Assignment
+	out := []*zhufang.Assignment{}
 	for rows.Next() {
 		a, err := scanAssignment(rows)
 		if err != nil {

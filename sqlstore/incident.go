@@ -288,7 +288,7 @@ func (db *DB) TransitionIncident(ctx context.Context, id int64, r zhufang.Transi
 		if err != nil {
 			return nil, db.translate(err)
 		}
-		if a := zhufang.ActorFromContext(ctx); a != nil && !zhufang.Sees(ctx, dup.Ground()) {
+		if !zhufang.SeesIncident(ctx, dup) {
 			return nil, zhufang.IncidentNotFound(r.DuplicateOf)
 		}
 	}

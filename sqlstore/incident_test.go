@@ -73,7 +73,7 @@ func TestIncidentLifecycle(t *testing.T) {
 				t.Fatalf("event %+v", e)
 			}
 			var body struct{ Incident zhufang.Incident }
-			if err := json.Unmarshal(e.Payload, &body); err != nil || body.Incident.ID != inc.ID || body.Incident.CallerPhone != "138****5678" {
+			if err := json.Unmarshal(e.Payload, &body); err != nil || body.Incident.ID != inc.ID || body.Incident.CallerPhone != "****5678" {
 				t.Fatalf("event payload %s (%v): want the incident with its phone masked", e.Payload, err)
 			}
 			got, err := db.FindIncidentByID(ctx, inc.ID)

@@ -194,8 +194,10 @@ func TestJurisdiction(t *testing.T) {
 					{"station chief, another station's incident", chiefA, "B", zhufang.TransitionRequest{To: zhufang.StateDispatched, Actor: "x"}, zhufang.ENOTFOUND},
 					{"county commander, another county's incident", county, "C", zhufang.TransitionRequest{To: zhufang.StateDispatched, Actor: "x"}, zhufang.ENOTFOUND},
 					{"analyst", analyst, "A", zhufang.TransitionRequest{To: zhufang.StateDispatched, Actor: "x"}, zhufang.EFORBIDDEN},
-					{"admin", admin, "A", zhufang.TransitionRequest{To: zhufang.StateDispatched, Actor: "x"}, zhufang.EFORBIDDEN},
-					{"device", device(1), "A", zhufang.TransitionRequest{To: zhufang.StateDispatched, Actor: "x"}, zhufang.EFORBIDDEN},
+					// Who may not see incidents at all is told they do not
+					// exist: a 403 would tell them apart from missing IDs.
+					{"admin", admin, "A", zhufang.TransitionRequest{To: zhufang.StateDispatched, Actor: "x"}, zhufang.ENOTFOUND},
+					{"device", device(1), "A", zhufang.TransitionRequest{To: zhufang.StateDispatched, Actor: "x"}, zhufang.ENOTFOUND},
 					// Linking to an incident off one's ground must not work,
 					// nor tell that it exists.
 					{"community officer marks own incident a duplicate of B's", officerA, "Adup",
@@ -227,6 +229,26 @@ func TestJurisdiction(t *testing.T) {
 				}
 				_, err := db.OverrideLane(officerA, id["B"], zhufang.LaneDispute, "x", "邻里纠纷", "")
 				wantCode(t, err, zhufang.ENOTFOUND, "does not exist")
+				// The administrator's answer is the same for an incident that
+				// exists and for one that does not, on every write.
+				for name, write := range map[string]func(id int64) error{
+					"transition": func(id int64) error {
+						_, err := db.TransitionIncident(admin, id, zhufang.TransitionRequest{To: zhufang.StateCancelled, Actor: "x"})
+						return err
+					},
+					"lane": func(id int64) error {
+						_, err := db.OverrideLane(admin, id, zhufang.LaneDispute, "x", "", "")
+						return err
+					},
+					"assign": func(id int64) error {
+						return db.Assign(admin, &zhufang.Assignment{IncidentID: id, UnitID: 1, AssignedBy: "x"})
+					},
+				} {
+					t.Run("admin "+name, func(t *testing.T) {
+						wantCode(t, write(id["A2"]), zhufang.ENOTFOUND, "does not exist")
+						wantCode(t, write(404), zhufang.ENOTFOUND, "does not exist")
+					})
+				}
 			})
 
 			t.Run("who may send which unit", func(t *testing.T) {
@@ -243,7 +265,8 @@ func TestJurisdiction(t *testing.T) {
 					{"county commander sends another county's unit", county, "B", 4, zhufang.ENOTFOUND, "unit 4 does not exist"},
 					{"community officer may not send units", officerA, "A", 1, zhufang.EFORBIDDEN, ""},
 					{"analyst may not send units", analyst, "A", 1, zhufang.EFORBIDDEN, ""},
-					{"device may not send units", device(1), "A", 1, zhufang.EFORBIDDEN, ""},
+					{"device may not send units", device(1), "A", 1, zhufang.ENOTFOUND, "does not exist"},
+					{"admin may not send units", admin, "A", 1, zhufang.ENOTFOUND, "does not exist"},
 					{"station chief sends own unit", chiefA, "A", 1, "", ""},
 					{"city dispatcher sends across stations", dispatcher, "B", 3, "", ""},
 					{"city dispatcher sends across counties", dispatcher, "C", 4, "", ""},
@@ -314,7 +337,7 @@ func TestJurisdiction(t *testing.T) {
 					{"community officer, assignment off the ground", officerA, aB, zhufang.ENOTFOUND},
 					{"station chief, assignment of another station's incident", chiefA, aC, zhufang.ENOTFOUND},
 					{"analyst may not crew", analyst, aA, zhufang.EFORBIDDEN},
-					{"admin may not crew", admin, aA, zhufang.EFORBIDDEN},
+					{"admin sees no assignment", admin, aA, zhufang.ENOTFOUND},
 					{"device of unit 1, its own assignment", device(1), aA, ""},
 					{"city dispatcher, any assignment", dispatcher, aC, ""},
 				} {
@@ -346,6 +369,59 @@ func TestJurisdiction(t *testing.T) {
 				}
 				if got, err := db.FindAssignmentByID(device(1), aA.ID); err != nil || got.ID != aA.ID {
 					t.Errorf("device of unit 1 reading its own assignment: %v, %v", got, err)
+				}
+			})
+
+			t.Run("another station's unit sent onto a community's ground", func(t *testing.T) {
+				// The probe's case: unit 3 of station 2 is sent to an
+				// incident in community 1 of station 1. The community
+				// officer there sees the assignment but may not move it on;
+				// unit 3's own station chief, who does not see the
+				// incident, sees the assignment and may move it on.
+				chiefB := as(createUser(t, db, "zhao.lei", zhufang.RoleStationChief, zhufang.Scope{Level: zhufang.ScopeStation, StationID: 2}))
+				if _, err := db.AdvanceAssignment(sys, assignment(t, "B", 3).ID, zhufang.AssignCancelled, "x"); err != nil {
+					t.Fatal(err)
+				}
+				a := &zhufang.Assignment{IncidentID: id["Adup"], UnitID: 3, AssignedBy: "li.na"}
+				if err := db.Assign(dispatcher, a); err != nil {
+					t.Fatal(err)
+				}
+				step := func(ctx context.Context, to zhufang.AssignmentState, code string) {
+					t.Helper()
+					_, err := db.AdvanceAssignment(ctx, a.ID, to, "x")
+					if code == "" && err != nil || code != "" && zhufang.ErrorCode(err) != code {
+						t.Fatalf("moving assignment %d to %s: %v, want %q", a.ID, to, err, code)
+					}
+				}
+				see := func(ctx context.Context, want bool) {
+					t.Helper()
+					got, err := db.FindAssignmentByID(ctx, a.ID)
+					if want && (err != nil || got.ID != a.ID) || !want && zhufang.ErrorCode(err) != zhufang.ENOTFOUND {
+						t.Fatalf("reading assignment %d: %v, %v; want seen %v", a.ID, got, err, want)
+					}
+				}
+				see(officerA, true)
+				step(officerA, zhufang.AssignAcknowledged, zhufang.EFORBIDDEN)
+				if got, _ := db.FindAssignmentByID(sys, a.ID); got.State != zhufang.AssignAssigned {
+					t.Fatalf("the refused move left the assignment %s", got.State)
+				}
+				see(chiefB, true)
+				if _, err := db.FindIncidentByID(chiefB, id["Adup"]); zhufang.ErrorCode(err) != zhufang.ENOTFOUND {
+					t.Fatalf("unit 3's chief reading the incident on station 1's ground: %v", err)
+				}
+				step(chiefB, zhufang.AssignAcknowledged, "")
+				// The chief over the scene sends units there: may move it on.
+				see(chiefA, true)
+				step(chiefA, zhufang.AssignEnRoute, "")
+				// A station that neither the scene nor the unit is on.
+				chiefC := as(createUser(t, db, "sun.li", zhufang.RoleStationChief, zhufang.Scope{Level: zhufang.ScopeStation, StationID: 3}))
+				see(chiefC, false)
+				step(chiefC, zhufang.AssignOnScene, zhufang.ENOTFOUND)
+				// The administrator: the same answer as for no assignment.
+				see(admin, false)
+				step(admin, zhufang.AssignOnScene, zhufang.ENOTFOUND)
+				if _, err := db.AdvanceAssignment(admin, 99999, zhufang.AssignOnScene, "x"); zhufang.ErrorCode(err) != zhufang.ENOTFOUND {
+					t.Fatalf("admin moving an assignment that does not exist: %v", err)
 				}
 			})
 

@@ -133,6 +133,10 @@ func TestAssignmentFlow(t *testing.T) {
 			if err := db.CreateIncident(ctx, inc, "a"); err != nil {
 				t.Fatal(err)
 			}
+			// None yet: an empty list, which the API shows as [], not null.
+			if none, err := db.FindAssignments(ctx, inc.ID); err != nil || none == nil || len(none) != 0 {
+				t.Fatalf("assignments of a new incident: %#v, %v; want an empty list", none, err)
+			}
 			a := &zhufang.Assignment{IncidentID: inc.ID, UnitID: 1, AssignedBy: "调度员", ETA: 90 * time.Second}
 			if err := db.Assign(ctx, a); err != nil {
 				t.Fatal(err)

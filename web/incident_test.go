@@ -63,7 +63,7 @@ func TestCreateIncident(t *testing.T) {
 	}
 	var got map[string]any
 	json.Unmarshal(rec.Body.Bytes(), &got)
-	if got["caller_phone"] != "138****5678" {
+	if got["caller_phone"] != "****5678" {
 		t.Errorf("phone shown as %v", got["caller_phone"])
 	}
 	inc := mem.created[0]
@@ -85,7 +85,18 @@ func TestCreateIncident(t *testing.T) {
 		{`{"source":"call_110","position":[111.5,26.5],"category":"999999","address":"x"}`, "unknown incident category"},
 		{`{"source":"call_110","position":[111.5,26.5],"category":"200100","received_at":"1999-01-01T00:00:00Z"}`, "30 days"},
 		{`{"source":"call_110","position":[111.5,26.5],"category":"200100","received_at":"2099-01-01T00:00:00Z"}`, "future"},
-		{`{"source":"call_110","position":[111.5,26.5],"category":"200100","received_at":"yesterday"}`, "not valid JSON"},
+		{`{"source":"call_110","position":[111.5,26.5],"category":"200100","received_at":"yesterday"}`, `field "received_at" must be an RFC 3339 time`},
+		// Messages name the field and the JSON type in plain words, never
+		// a Go type; names match exactly; a name given twice is refused.
+		{`{"position":"here"}`, `field "position": a position must be [lon, lat]`},
+		{`{"flags":[]}`, `field "flags" must be an object, not a list`},
+		{`{"received_at":5}`, `field "received_at" must be an RFC 3339 time (a string), not a number`},
+		{`{"caller_name":{"a":1}}`, `field "caller_name" must be a string, not an object`},
+		{`{"SOURCE":"call_110"}`, `unknown field "SOURCE"`},
+		{`{"Source":"call_110"}`, `unknown field "Source"`},
+		{`{"flags":{"Weapon":true}}`, `unknown field "flags.Weapon"`},
+		{`{"source":"call_110","source":"walk_in"}`, `field "source" is given twice`},
+		{`"call_110"`, "request body must be an object, not a string"},
 		{`{"description":"` + strings.Repeat("长", 30000) + `"}`, "larger than 64 KB"},
 	} {
 		rec := post(h, "/api/v1/incidents", tt.body)

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"io/fs"
 	"net/http"
+	"path"
 	"strings"
 
 	"zhufang"
@@ -37,6 +39,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/incidents/{id}/recommendations", s.userAPI(s.recommendations))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/assignments", s.userAPI(s.assign))
 	mux.HandleFunc("GET /api/v1/incidents/{id}/assignments", s.userAPI(s.listAssignments))
+	mux.HandleFunc("GET /api/v1/assignments/{id}", s.authAPI(s.getAssignment))
 	mux.HandleFunc("POST /api/v1/assignments/{id}/transitions", s.authAPI(s.advanceAssignment))
 	mux.HandleFunc("GET /api/v1/audit", s.userAPI(s.listAudit))
 	mux.HandleFunc("GET /api/v1/posture", s.userAPI(s.posture))
@@ -127,11 +130,18 @@ func securityHeaders(h http.Handler) http.Handler {
 	})
 }
 
-// staticHandler serves the console's embedded scripts, styles and icons.
+// staticHandler serves the console's embedded scripts, styles and icons:
+// files only. A directory (/static/ itself, or any path naming one, with
+// or without its slash) is 404 rather than a listing of what is there.
 func staticHandler() http.Handler {
-	fs := http.FileServerFS(staticFiles)
+	files := http.FileServerFS(staticFiles)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
+		if fi, err := fs.Stat(staticFiles, name); strings.HasSuffix(r.URL.Path, "/") || err != nil || fi.IsDir() {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=300")
-		fs.ServeHTTP(w, r)
+		files.ServeHTTP(w, r)
 	})
 }

@@ -227,6 +227,22 @@ func (s *Server) listAssignments(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// getAssignment returns one assignment the actor may see
+// (zhufang.SeesAssignment): on an incident on their ground, of a unit on
+// their ground, or a device's own unit's.
+func (s *Server) getAssignment(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	a, err := s.Assignments.FindAssignmentByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
 // assignmentStepRequest is the body of POST /api/v1/assignments/{id}/transitions.
 type assignmentStepRequest struct {
 	To    zhufang.AssignmentState `json:"to"`
@@ -234,7 +250,8 @@ type assignmentStepRequest struct {
 }
 
 // advanceAssignment moves an assignment on: from the unit's own device
-// (bearer token, only its own assignments) or by a dispatcher.
+// (bearer token, only its own assignments), by the unit's own station or
+// by a dispatcher over the incident (zhufang.AuthorizeAssignment).
 func (s *Server) advanceAssignment(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -244,8 +261,8 @@ func (s *Server) advanceAssignment(w http.ResponseWriter, r *http.Request) error
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	// The store lets a device advance only its own unit's assignments, and
-	// a user only those on their ground.
+	// The store asks zhufang.AuthorizeAssignment, the rule its reads of
+	// assignments follow too.
 	a, err := s.Assignments.AdvanceAssignment(r.Context(), id, req.To, actorName(r))
 	if err != nil {
 		return err
@@ -284,6 +301,9 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	es, err := s.Audit.FindAudit(r.Context(), f)
 	if err != nil {
 		return err
+	}
+	if es == nil {
+		es = []*zhufang.AuditEntry{} // an empty list is [], not null
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": es})
 	return nil

@@ -95,6 +95,11 @@ func TestRoutes(t *testing.T) {
 		{"/", 303, ""},
 		{"/org", 200, "梅湾派出所"},
 		{"/org?", 200, "3,181"},
+		// The console's files, but never a listing of them.
+		{"/static/app.js", 200, ""},
+		{"/static/", 404, ""},
+		{"/static/app.js/", 404, ""},
+		{"/static/nothing.js", 404, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {

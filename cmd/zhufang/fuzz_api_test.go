@@ -32,8 +32,9 @@ func fuzzServer(f *testing.F) (base, token string, inc struct{ ID int64 }) {
 // take JSON, on a real server and store (the demo city on SQLite): a
 // transition, a lane override, an assignment, an assignment's step and a
 // unit's status. Every answer is a success or a JSON error with a code
-// and a message, never a 5xx, and a refused request changes nothing: the
-// incident, its assignments and the unit read the same before and after.
+// and a message in words that name no Go type, never a 5xx, and a refused
+// request changes nothing: the incident, its assignments and the unit read
+// the same before and after.
 // Intake, positions and sign-in have fuzz tests of their own.
 func FuzzAPIBodies(f *testing.F) {
 	seeds := []struct {
@@ -55,6 +56,9 @@ func FuzzAPIBodies(f *testing.F) {
 		{1, `[]`},
 		{2, `{"unit_id":"1"}`},
 		{4, strings.Repeat(`{"status":`, 1000)},
+		{0, `{"TO":"closed"}`},
+		{0, `{"to":"dispatched","to":"closed"}`},
+		{2, `{"unit_id":{"id":1}}`},
 	}
 	for _, s := range seeds {
 		f.Add(s.endpoint, s.body)
@@ -117,6 +121,9 @@ func FuzzAPIBodies(f *testing.F) {
 		}
 		if json.Unmarshal(out, &e) != nil || e.Error.Code == "" || e.Error.Message == "" {
 			t.Fatalf("POST %s %q: %d without a JSON error: %s", target, body, res.StatusCode, out)
+		}
+		if strings.Contains(e.Error.Message, "json:") || strings.Contains(e.Error.Message, "Go struct") || strings.Contains(e.Error.Message, "zhufang.") {
+			t.Fatalf("POST %s %q: the message names Go's insides: %s", target, body, e.Error.Message)
 		}
 		if after := state(t); !bytes.Equal([]byte(before), []byte(after)) {
 			t.Fatalf("POST %s %q was refused (%d %s) but changed:\n%s\n---\n%s", target, body, res.StatusCode, e.Error.Message, before, after)

@@ -34,7 +34,22 @@ func (w *matrixWorld) checkWrites(t *testing.T) {
 		}
 		return matrixAllow
 	}
-	onIncident := func(p *matrixPrincipal, pl *matrixPlace) bool { return p.covers(pl.ground) }
+	// An incident is there for a user who reads incidents, on their ground;
+	// for anyone else a write to it answers as to one that does not exist.
+	onIncident := func(p *matrixPrincipal, pl *matrixPlace) bool { return p.can("view_incidents") && p.covers(pl.ground) }
+	// An assignment of a place's unit to the place's incident is seen by
+	// whoever reads incidents and covers either ground, and moved on by
+	// the unit's crew (crew on its ground) or by who sends units there
+	// (assign on the incident's ground); others who see it get 403.
+	onAssignment := func(p *matrixPrincipal, pl *matrixPlace) matrixWant {
+		switch {
+		case p.can("crew") && p.covers(pl.unit.ground) || p.can("assign") && p.covers(pl.ground):
+			return matrixAllow
+		case p.can("view_incidents") && (p.covers(pl.ground) || p.covers(pl.unit.ground)):
+			return matrixForbidden
+		}
+		return matrixHidden
+	}
 	path := func(format string, id int64) string { return fmt.Sprintf(format, id) }
 	writes := []matrixWrite{
 		{"POST /api/v1/incidents/{id}/transitions", "move on", http.StatusOK, record("handle", onIncident),
@@ -46,7 +61,7 @@ func (w *matrixWorld) checkWrites(t *testing.T) {
 				return w.call(t, p, http.MethodPost, path("/api/v1/incidents/%d/transitions", matrixUnknown), `{"to":"dispatched","note":"矩阵"}`)
 			}},
 		{"POST /api/v1/incidents/{id}/transitions", "mark own as duplicate of the ground's", http.StatusOK,
-			record("handle", func(p *matrixPrincipal, pl *matrixPlace) bool { return p.covers(a.ground) && p.covers(pl.ground) }),
+			record("handle", func(p *matrixPrincipal, pl *matrixPlace) bool { return onIncident(p, a) && onIncident(p, pl) }),
 			func(t *testing.T, p *matrixPrincipal, pl *matrixPlace, allowed bool) matrixResponse {
 				inc := w.pick(t, a, allowed)
 				return w.call(t, p, http.MethodPost, path("/api/v1/incidents/%d/transitions", inc.id),
@@ -77,7 +92,7 @@ func (w *matrixWorld) checkWrites(t *testing.T) {
 				return w.call(t, p, http.MethodPost, path("/api/v1/incidents/%d/assignments", matrixUnknown), fmt.Sprintf(`{"unit_id":%d}`, own.id))
 			}},
 		{"POST /api/v1/incidents/{id}/assignments", "send the ground's unit to an own incident", http.StatusCreated,
-			record("assign", func(p *matrixPrincipal, pl *matrixPlace) bool { return p.covers(a.ground) && p.covers(pl.unit.ground) }),
+			record("assign", func(p *matrixPrincipal, pl *matrixPlace) bool { return onIncident(p, a) && p.covers(pl.unit.ground) }),
 			func(t *testing.T, p *matrixPrincipal, pl *matrixPlace, allowed bool) matrixResponse {
 				inc := w.pick(t, a, allowed)
 				r := w.call(t, p, http.MethodPost, path("/api/v1/incidents/%d/assignments", inc.id), fmt.Sprintf(`{"unit_id":%d}`, pl.unit.id))
@@ -89,7 +104,7 @@ func (w *matrixWorld) checkWrites(t *testing.T) {
 			func(t *testing.T, p *matrixPrincipal) matrixResponse {
 				return w.call(t, p, http.MethodPost, path("/api/v1/incidents/%d/assignments", a.inc.id), fmt.Sprintf(`{"unit_id":%d}`, matrixUnknown))
 			}},
-		{"POST /api/v1/assignments/{id}/transitions", "acknowledge", http.StatusOK, record("crew", onIncident),
+		{"POST /api/v1/assignments/{id}/transitions", "acknowledge", http.StatusOK, onAssignment,
 			func(t *testing.T, p *matrixPrincipal, pl *matrixPlace, allowed bool) matrixResponse {
 				inc := w.fresh(t, pl)
 				r := w.call(t, w.setup, http.MethodPost, path("/api/v1/incidents/%d/assignments", inc.id), fmt.Sprintf(`{"unit_id":%d}`, pl.unit.id))
@@ -236,10 +251,16 @@ func (w *matrixWorld) checkGuessing(t *testing.T) {
 			{http.MethodGet, "/api/v1/units/%d", "", read},
 			{http.MethodPost, "/api/v1/units/%d/status", `{"status":"bogus"}`, refused},
 		}},
-		{"assignment", `SELECT a.id, COALESCE(i.community_id, 0) FROM assignments a JOIN incidents i ON i.id = a.incident_id`, []probe{
-			{http.MethodPost, "/api/v1/assignments/%d/transitions", `{"to":"bogus"}`, refused},
+		// An assignment is the officer's when its incident or its unit is
+		// in their community; they may move on only their community's
+		// units' (403 for the others they see, before the state is read).
+		{"assignment", fmt.Sprintf(`SELECT a.id, CASE WHEN u.community_id = %d THEN u.community_id ELSE COALESCE(i.community_id, 0) END
+			FROM assignments a JOIN incidents i ON i.id = a.incident_id JOIN units u ON u.id = a.unit_id`, home), []probe{
+			{http.MethodGet, "/api/v1/assignments/%d", "", read},
+			{http.MethodPost, "/api/v1/assignments/%d/transitions", `{"to":"bogus"}`, append(refused, http.StatusForbidden)},
 		}},
 	}
+	w.routes["GET /api/v1/assignments/{id}"] = true // only guessed: no place holds an assignment standing
 	for _, k := range kinds {
 		t.Run(k.name+"s", func(t *testing.T) {
 			records := truth(k.truth)
