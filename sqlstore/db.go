@@ -68,6 +68,8 @@ type DB struct {
 	// pgConfig reaches the PostgreSQL server again, for the leader's own
 	// connection outside the pool.
 	pgConfig *pgx.ConnConfig
+	// auditKey hashes the audit rows db writes (UseAuditKey); nil until set.
+	auditKey []byte
 	// beforeCommit, when set by a test, runs between a transaction's
 	// outbox insert and its commit.
 	beforeCommit func()

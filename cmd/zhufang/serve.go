@@ -31,7 +31,7 @@ func runServe(ctx context.Context, c call) error {
 	}
 	// Every line logged with a request's context names the request's ID.
 	logger := slog.New(web.NewLogHandler(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
-	db, err := openDB(ctx, cfg.DB)
+	db, keys, err := openKeyed(ctx, cfg.DB, cfg.AuditKeys)
 	if err != nil {
 		return err
 	}
@@ -100,6 +100,7 @@ func runServe(ctx context.Context, c call) error {
 		var jobs sync.WaitGroup
 		jobs.Go(func() { watcher.Run(ctx) })
 		jobs.Go(func() { fl.Snapshot(ctx, 10*time.Second) }) // saves once more when stopped
+		jobs.Go(func() { auditCheckpoints(db, keys, logger).Run(ctx) })
 		if live != nil {
 			jobs.Go(func() { live(ctx) })
 		}
