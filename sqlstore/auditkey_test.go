@@ -213,3 +213,76 @@ func TestAuditKeyRules(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditOldTrail: a trail written before the chain had a key, by the
+// unkeyed rule, is taken over by the migration as it is: its rows verify
+// by the rule they were written with, the keyed rows after them link to
+// them, and a rewrite of the old rows breaks that link.
+func TestAuditOldTrail(t *testing.T) {
+	for _, engine := range sqltest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			for _, rewrite := range []bool{false, true} {
+				t.Run(fmt.Sprintf("old rows rewritten %v", rewrite), func(t *testing.T) {
+					ctx := context.Background()
+					db, clock, dsn := clockDB(t, engine, nil)
+					raw := sqltest.Raw(t, dsn)
+					defer raw.Close()
+					// The schema before audit_chain, and three rows as the
+					// store wrote them then.
+					rawExec(t, raw, engine, `DROP TABLE audit_chain`)
+					rawExec(t, raw, engine, `DELETE FROM schema_migrations WHERE version = 6`)
+					prev := ""
+					old := []*zhufang.AuditEntry{}
+					for i := int64(1); i <= 3; i++ {
+						e := &zhufang.AuditEntry{ID: i, At: clock.Now().Add(time.Duration(i) * time.Second), Actor: "system", Action: zhufang.AuditUserCreate,
+							Record: fmt.Sprintf("user:%d", i), PrevHash: prev}
+						e.Hash = e.ComputeHash()
+						old = append(old, e)
+						at := e.At.UTC().Format("2006-01-02T15:04:05.000000Z")
+						rawExec(t, raw, engine, `INSERT INTO audit_log (id, at, actor, user_id, action, record, address, detail, prev_hash, hash)
+							VALUES (?, ?, ?, 0, ?, ?, '', '', ?, ?)`, e.ID, at, e.Actor, e.Action, e.Record, e.PrevHash, e.Hash)
+						prev = e.Hash
+					}
+					if err := db.Migrate(ctx); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := db.UseAuditKey(ctx, testAuditKey); err != nil {
+						t.Fatal(err)
+					}
+					record(t, db, clock)
+					record(t, db, clock)
+					cp, err := db.AuditHead(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if rewrite {
+						// Rows 2 and 3 rehashed by the unkeyed rule, as they
+						// were written: right by the rule, but row 4 still
+						// names the old row 3.
+						prev = old[0].Hash
+						for _, e := range old[1:] {
+							e.Detail, e.PrevHash = "nothing happened", prev
+							e.Hash = e.ComputeHash()
+							rawExec(t, raw, engine, `UPDATE audit_log SET detail = ?, prev_hash = ?, hash = ? WHERE id = ?`, e.Detail, e.PrevHash, e.Hash, e.ID)
+							prev = e.Hash
+						}
+					}
+					r, err := db.CheckAudit(ctx, testAuditKey, []zhufang.AuditCheckpoint{cp})
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := &zhufang.AuditReport{Chain: cp.Chain, Rows: 5, Verified: 5, Unkeyed: 3, KeyedFrom: 4, Checkpoint: &cp}
+					if rewrite {
+						want.Verified = 3
+						want.Findings = []zhufang.AuditFinding{{Kind: zhufang.AuditAltered, ID: 4,
+							Detail: "row 4: it does not follow the row before it: a row was removed, inserted or reordered"}}
+					}
+					if diff := cmp.Diff(want, r); diff != "" {
+						t.Errorf("report (-want +got):\n%s", diff)
+					}
+				})
+			}
+		})
+	}
+}
