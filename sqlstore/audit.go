@@ -192,20 +192,15 @@ func (db *DB) UseAuditKey(ctx context.Context, key []byte) (keyed bool, err erro
 }
 
 // AuditHead returns the chain's head now, for a checkpoint: the last row
-// and how many rows there are, read from the rows themselves.
+// and how many rows there are, read from the rows themselves in one
+// statement, so that a row written meanwhile is either in both or in
+// neither.
 func (db *DB) AuditHead(ctx context.Context) (zhufang.AuditCheckpoint, error) {
 	cp := zhufang.AuditCheckpoint{At: db.clock.Now().UTC().Truncate(time.Microsecond)}
-	if err := db.queryRow(ctx, `SELECT chain_id, keyed_from FROM audit_chain`).Scan(&cp.Chain, &cp.KeyedFrom); err != nil {
-		return cp, db.translate(err)
-	}
-	err := db.queryRow(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&cp.HeadID, &cp.HeadHash)
-	if err != nil && err != sql.ErrNoRows {
-		return cp, db.translate(err)
-	}
-	if err := db.queryRow(ctx, `SELECT count(*) FROM audit_log`).Scan(&cp.Count); err != nil {
-		return cp, db.translate(err)
-	}
-	return cp, nil
+	err := db.queryRow(ctx, `SELECT c.chain_id, c.keyed_from, (SELECT count(*) FROM audit_log),
+		coalesce((SELECT max(id) FROM audit_log), 0), coalesce((SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), '')
+		FROM audit_chain c`).Scan(&cp.Chain, &cp.KeyedFrom, &cp.Count, &cp.HeadID, &cp.HeadHash)
+	return cp, db.translate(err)
 }
 
 // VerifyAudit walks the whole chain with db's key and its own high-water
@@ -230,8 +225,20 @@ func (db *DB) CheckAudit(ctx context.Context, key []byte, cps []zhufang.AuditChe
 		return &zhufang.AuditReport{}, err
 	}
 	r := &zhufang.AuditReport{}
+	// One snapshot for the whole walk: rows written meanwhile, and the
+	// high-water mark they move, are all seen or all unseen. A read-only
+	// transaction takes no write lock on SQLite (a plain, deferred BEGIN).
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.engine == Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	snap, err := db.db.BeginTx(ctx, opts)
+	if err != nil {
+		return r, db.translate(err)
+	}
+	defer snap.Rollback()
 	st := zhufang.AuditState{Marks: map[int64]zhufang.AuditMark{}}
-	if err := db.queryRow(ctx, `SELECT chain_id, head_id, keyed_from FROM audit_chain`).Scan(&st.Chain, &st.HighWater, &st.KeyedFrom); err != nil {
+	if err := snap.QueryRowContext(ctx, `SELECT chain_id, head_id, keyed_from FROM audit_chain`).Scan(&st.Chain, &st.HighWater, &st.KeyedFrom); err != nil {
 		return r, db.translate(err)
 	}
 	r.Chain = st.Chain
@@ -253,7 +260,7 @@ func (db *DB) CheckAudit(ctx context.Context, key []byte, cps []zhufang.AuditChe
 	var brk *zhufang.AuditBreak
 	const page = 5000
 	for {
-		batch, err := db.auditPage(ctx, st.HeadID, page)
+		batch, err := db.auditPage(ctx, snap, st.HeadID, page)
 		if err != nil {
 			return r, err
 		}
@@ -288,10 +295,10 @@ func (db *DB) CheckAudit(ctx context.Context, key []byte, cps []zhufang.AuditChe
 }
 
 // auditPage reads up to n rows after the ID after, in ID order.
-func (db *DB) auditPage(ctx context.Context, after int64, n int) ([]*zhufang.AuditEntry, error) {
-	rows, err := db.query(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE id > ? ORDER BY id LIMIT ?`, after, n)
+func (db *DB) auditPage(ctx context.Context, snap *sql.Tx, after int64, n int) ([]*zhufang.AuditEntry, error) {
+	rows, err := snap.QueryContext(ctx, db.rebind(`SELECT `+auditColumns+` FROM audit_log WHERE id > ? ORDER BY id LIMIT ?`), after, n)
 	if err != nil {
-		return nil, err
+		return nil, db.translate(err)
 	}
 	defer rows.Close()
 	var batch []*zhufang.AuditEntry

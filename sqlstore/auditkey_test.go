@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -282,6 +283,61 @@ func TestAuditOldTrail(t *testing.T) {
 						t.Errorf("report (-want +got):\n%s", diff)
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestAuditVerifyWhileWriting: checkpoints taken and the chain verified
+// while rows are being written find nothing wrong: each reads one moment
+// of the chain.
+func TestAuditVerifyWhileWriting(t *testing.T) {
+	for _, engine := range sqltest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db, _, _ := clockDB(t, engine, nil)
+			if _, err := db.UseAuditKey(ctx, testAuditKey); err != nil {
+				t.Fatal(err)
+			}
+			const writers, each = 4, 25
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Go(func() {
+					actx := zhufang.NewContextWithActor(ctx, &zhufang.Actor{User: &zhufang.User{ID: int64(w + 1), Username: "w"}})
+					for range each {
+						if err := db.RecordAudit(actx, zhufang.AuditViewPersonal, "incident:1", ""); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			defer wg.Wait() // a failed check leaves the writers to finish before the database closes
+			done := make(chan struct{})
+			go func() { wg.Wait(); close(done) }()
+			var cps []zhufang.AuditCheckpoint
+			for checks := 0; ; checks++ {
+				select {
+				case <-done:
+					if checks == 0 {
+						t.Log("the writers finished before a check")
+					}
+					return
+				default:
+				}
+				cp, err := db.AuditHead(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cps = append(cps, cp)
+				r, err := db.CheckAudit(ctx, testAuditKey, cps)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(r.Findings) > 0 {
+					t.Fatalf("check %d while writing found %+v", checks, r.Findings)
+				}
 			}
 		})
 	}
