@@ -197,18 +197,26 @@ func printAudit(w io.Writer, r *zhufang.AuditReport, path string) {
 	if len(r.Findings) == 0 {
 		fmt.Fprintf(w, "audit chain intact: %d rows verified\n", r.Rows)
 	} else {
-		fmt.Fprintf(w, "audit chain BROKEN: %d findings; %d of %d rows verify before the first break\n", len(r.Findings), r.Verified, r.Rows)
+		fmt.Fprintf(w, "audit chain BROKEN: %s; %d of %d rows verify before the first break\n", plural(len(r.Findings), "finding"), r.Verified, r.Rows)
 		for _, f := range r.Findings {
 			fmt.Fprintf(w, "  %s: %s\n", f.Kind, f.Detail)
 		}
 	}
 	if r.Unkeyed > 0 {
-		fmt.Fprintf(w, "note: %d rows were written before the chain had a key and are checked by the unkeyed rule only: "+
-			"anyone with the database could have rewritten them consistently\n", r.Unkeyed)
+		fmt.Fprintf(w, "note: %s written before the chain had a key, checked by the unkeyed rule only: "+
+			"anyone with the database could have rewritten them consistently\n", plural(int(r.Unkeyed), "row"))
 	}
 	if cp := r.Checkpoint; cp != nil {
 		fmt.Fprintf(w, "held against the checkpoint of %s in %s: %d rows up to ID %d\n", cp.At.Format(time.RFC3339), path, cp.Count, cp.HeadID)
 	}
+}
+
+// plural says n things.
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // errAuditBroken makes audit verify exit non-zero.

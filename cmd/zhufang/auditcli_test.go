@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"zhufang"
+	"zhufang/auditkey"
 	"zhufang/sqlstore"
 	"zhufang/sqlstore/sqltest"
 )
@@ -449,5 +450,45 @@ func secAuditAddUser(t *testing.T, dsn, keys, username string) {
 	if _, err := secCLI(t, "user", "add", "--db", dsn, "--audit-keys", keys, "--name", username, "--role", "analyst",
 		"--scope", "city", "--password-file", pw, username); err != nil {
 		t.Fatalf("user add %s: %v", username, err)
+	}
+}
+
+// TestServeSignsAuditHead: serve's leader signs the audit chain's head when
+// it stops, so that rows only the server wrote (a sign-in) are vouched for
+// outside the database, and audit verify holds the chain against them.
+func TestServeSignsAuditHead(t *testing.T) {
+	t.Parallel()
+	dsn := sqltest.DSN(t, sqlstore.SQLite)
+	args := demoArgs(t, dsn)
+	secAddUser(t, dsn, "disp", zhufang.RoleDispatcher)
+	base, stop := startServe(t, args...)
+	secAPISignIn(t, secNewClient(t, &secServer{base: base, dsn: dsn}), "disp", secPassword)
+	if err := stop(); err != nil {
+		t.Fatalf("serve ended with %v", err)
+	}
+	var last int64
+	var head, chain string
+	raw := sqltest.Raw(t, dsn)
+	if err := raw.QueryRow(`SELECT id, hash, (SELECT chain_id FROM audit_chain) FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&last, &head, &chain); err != nil {
+		t.Fatal(err)
+	}
+	var action string
+	if err := raw.QueryRow(`SELECT action FROM audit_log WHERE id = ?`, last).Scan(&action); err != nil || action != zhufang.AuditSignIn {
+		t.Fatalf("the last row is %q (%v), want the sign-in", action, err)
+	}
+	dir, _ := auditKeyDir(dsn, "")
+	keys, err := auditkey.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cps, bad, err := auditkey.ReadCheckpoints(keys.CheckpointPath(), keys.Public)
+	if err != nil || len(bad) > 0 || len(cps) == 0 {
+		t.Fatalf("checkpoints: %d, %v, %v", len(cps), bad, err)
+	}
+	if cp := cps[len(cps)-1]; cp.Chain != chain || cp.HeadID != last || cp.HeadHash != head {
+		t.Errorf("the last checkpoint is %+v; want chain %s up to row %d, the sign-in, with head %s", cp, chain, last, head)
+	}
+	if out, err := secCLI(t, "audit", "verify", "--db", dsn); err != nil || !strings.Contains(out, fmt.Sprintf("rows up to ID %d\n", last)) {
+		t.Errorf("audit verify: %q, %v", out, err)
 	}
 }
