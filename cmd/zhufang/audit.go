@@ -49,23 +49,45 @@ func auditKeyDir(dsn, dir string) (string, error) {
 // chain keyed now gets its first checkpoint at once, so that where its
 // keyed rows begin is signed outside the database from the start.
 func openKeyed(ctx context.Context, dsn, dir string) (*sqlstore.DB, *auditkey.Keys, error) {
-	dir, err := auditKeyDir(dsn, dir)
-	if err != nil {
-		return nil, nil, err
-	}
 	db, err := openMigrated(ctx, dsn)
 	if err != nil {
 		return nil, nil, err
 	}
-	keys, err := auditkey.Create(dir)
-	if err == nil {
-		err = keyChain(ctx, db, keys)
-	}
+	keys, err := giveAuditKey(ctx, db, dsn, dir)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
 	}
 	return db, keys, nil
+}
+
+// openServed opens a database its servers migrate, not migrating it, with
+// its audit key: for a command that writes to a served database.
+func openServed(ctx context.Context, cfg Config) (*sqlstore.DB, *auditkey.Keys, error) {
+	db, err := sqlstore.Open(ctx, cfg.DB, sqlstore.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := giveAuditKey(ctx, db, cfg.DB, cfg.AuditKeys)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, keys, nil
+}
+
+// giveAuditKey gives db the key of its key folder (auditKeyDir of dsn and
+// dir), making the folder and its keys on first use.
+func giveAuditKey(ctx context.Context, db *sqlstore.DB, dsn, dir string) (*auditkey.Keys, error) {
+	dir, err := auditKeyDir(dsn, dir)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := auditkey.Create(dir)
+	if err != nil {
+		return nil, err
+	}
+	return keys, keyChain(ctx, db, keys)
 }
 
 // keyChain gives db the folder's HMAC key.
