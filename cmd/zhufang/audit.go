@@ -164,6 +164,8 @@ func runAudit(ctx context.Context, c call) error {
 	}
 	if checkpoints == "" {
 		checkpoints = keys.CheckpointPath()
+	} else if _, err := os.Stat(checkpoints); err != nil {
+		return zhufang.Errorf(zhufang.ENOTFOUND, "--checkpoints %s cannot be read: %v", checkpoints, err)
 	}
 	db, err := openMigrated(ctx, cfg.DB)
 	if err != nil {

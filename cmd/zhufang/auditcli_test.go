@@ -291,6 +291,11 @@ func TestAuditCLI(t *testing.T) {
 					}
 					return []string{"--audit-keys", keys}
 				}, 0, "; the database's row ", "the ID was given again"},
+				{"the chain's ID changed, and its keyed rows passed off as unkeyed, to escape its checkpoints", func(t *testing.T, raw *sql.DB, dsn string) []string {
+					secAuditExec(t, engine, raw, `UPDATE audit_chain SET chain_id = 'ffffffffffffffffffffffffffffffff', keyed_from = 0, key_id = ''`)
+					secAuditRehash(t, engine, raw, dsn, 1, true) // every row, so that all verify by the unkeyed rule
+					return nil
+				}, 0, "holds no checkpoint of chain ffffffffffffffffffffffffffffffff", ""},
 				{"a checkpoint altered", func(t *testing.T, raw *sql.DB, _ string) []string {
 					return []string{"--checkpoints", secAuditForge(t, engine, dsn, raw)}
 				}, 0, "signature does not verify", ""},
