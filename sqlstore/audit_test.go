@@ -267,3 +267,59 @@ func TestAuditConcurrentWriters(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditTailAndReuse: rows deleted from the chain's tail are seen even
+// without a checkpoint, and rows written after them never take their IDs.
+func TestAuditTailAndReuse(t *testing.T) {
+	const rows = 6
+	for _, engine := range sqltest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			t.Parallel()
+			for _, written := range []int{0, 2} {
+				t.Run(fmt.Sprintf("%d rows written after", written), func(t *testing.T) {
+					ctx := context.Background()
+					db, clock, dsn := clockDB(t, engine, nil)
+					write := func(n int) {
+						for i := range n {
+							clock.Advance(time.Second)
+							actx := zhufang.NewContextWithActor(ctx, &zhufang.Actor{User: &zhufang.User{ID: int64(i + 1), Username: "u"}})
+							if err := db.RecordAudit(actx, zhufang.AuditViewPersonal, "incident:1", ""); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+					write(rows)
+					raw := sqltest.Raw(t, dsn)
+					defer raw.Close()
+					rawExec(t, raw, engine, `DELETE FROM audit_log WHERE id > 4`)
+					write(written)
+					got, err := db.FindAudit(ctx, zhufang.AuditFilter{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := []int64{4, 3, 2, 1}
+					if written > 0 {
+						want = []int64{8, 7, 4, 3, 2, 1} // 5 and 6 were given once, to the deleted rows
+					}
+					if diff := cmp.Diff(want, auditIDs(got)); diff != "" {
+						t.Errorf("IDs (-want +got):\n%s", diff)
+					}
+					b, n, err := db.VerifyAudit(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if b == nil {
+						t.Fatalf("VerifyAudit found nothing wrong (%d rows checked) after the tail was deleted", n)
+					}
+					wantID, wantSay := int64(6), "the chain gave IDs up to 6, but its last row is 4"
+					if written > 0 {
+						wantID, wantSay = 7, "rows are missing before this one (ID 5 expected, 7 found)"
+					}
+					if b.ID != wantID || n != 4 || !strings.Contains(b.Reason, wantSay) {
+						t.Errorf("VerifyAudit = row %d, %d checked, %q; want row %d, 4 checked, saying %q", b.ID, n, b.Reason, wantID, wantSay)
+					}
+				})
+			}
+		})
+	}
+}

@@ -76,6 +76,8 @@ type DB struct {
 	pgConfig *pgx.ConnConfig
 	// unlockServe drops the serving lock, when Open took it.
 	unlockServe func()
+	// auditKey hashes the audit rows db writes (UseAuditKey); nil until set.
+	auditKey []byte
 	// beforeCommit, when set by a test, runs between a transaction's
 	// outbox insert and its commit.
 	beforeCommit func()

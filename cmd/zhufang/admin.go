@@ -67,7 +67,7 @@ func runDevice(ctx context.Context, c call) error {
 	case verb == "revoke" && id <= 0:
 		return usageError{"device revoke: --id N is required: the device whose token stops working (see zhufang device --help)"}
 	}
-	return withDB(ctx, cfg.DB, func(db *sqlstore.DB) error {
+	return withDB(ctx, cfg, func(db *sqlstore.DB) error {
 		if verb == "revoke" {
 			if err := db.RevokeDevice(ctx, id); err != nil {
 				return err
@@ -137,7 +137,7 @@ zhufang org list shows the IDs`)
 			return err
 		}
 	}
-	return withDB(ctx, cfg.DB, func(db *sqlstore.DB) error {
+	return withDB(ctx, cfg, func(db *sqlstore.DB) error {
 		switch verb {
 		case "list":
 			return listUsers(ctx, db, c.stdout)
@@ -250,35 +250,6 @@ func readPassword(file string, stdin io.Reader) (string, bool, error) {
 	}
 	return strings.TrimRight(line, "\r\n"), false, nil
 }
-
-// runAudit verifies the audit chain.
-func runAudit(ctx context.Context, c call) error {
-	_, args, err := splitVerb(c.args, "audit: say verify (see zhufang audit --help)", "verify")
-	if err != nil {
-		return err
-	}
-	var cfg Config
-	fs := c.flags("audit", "audit verify walks the hash-chained audit trail and reports its first broken link.")
-	cfg.dbFlag(fs, c.getenv)
-	if err := fs.parseConfig(args, &cfg); err != nil {
-		return err
-	}
-	return withDB(ctx, cfg.DB, func(db *sqlstore.DB) error {
-		brk, n, err := db.VerifyAudit(ctx)
-		if err != nil {
-			return err
-		}
-		if brk != nil {
-			fmt.Fprintf(c.stdout, "audit chain BROKEN at row %d (%d rows before it verify): %s\n", brk.ID, n, brk.Reason)
-			return errAuditBroken
-		}
-		fmt.Fprintf(c.stdout, "audit chain intact: %d rows verified\n", n)
-		return nil
-	})
-}
-
-// errAuditBroken makes audit verify exit non-zero.
-var errAuditBroken = zhufang.Errorf(zhufang.ECONFLICT, "the audit chain is broken")
 
 // runBackup writes an online backup of an SQLite database, or with check
 // prints a database's fingerprint: every table's rows counted and hashed,

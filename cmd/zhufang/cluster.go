@@ -64,6 +64,9 @@ func runCluster(ctx context.Context, c call) error {
 	// which any user of the machine can read (ps) with the passwords in them.
 	cc := cluster.Config{Nodes: nodes, BasePort: basePort, Env: []string{"ZHUFANG_DB=" + cfg.DB, "ZHUFANG_NATS=" + cfg.NATS},
 		Args: extra, Demo: cfg.Demo, Restart: restart, Command: nodeCommand, Log: c.stderr}
+	if cfg.AuditKeys != "" {
+		cc.Env = append(cc.Env, "ZHUFANG_AUDIT_KEYS="+cfg.AuditKeys) // every node signs with the same keys
+	}
 	return cluster.Run(ctx, cc, func(ns []cluster.Node) {
 		fmt.Fprintf(c.stdout, "cluster of %d nodes on %s and %s:\n", nodes, redactURL(cfg.DB), redactURL(cfg.NATS))
 		for _, n := range ns {

@@ -41,6 +41,9 @@ type Config struct {
 	Crews         bool // serve --demo: simulated crews answer the incidents
 	Force         bool // demo: replace an existing organisation
 	JSON          bool // demo: print the summary as JSON
+	// AuditKeys is the folder of the audit chain's keys and checkpoints;
+	// empty for the default (auditKeyDir).
+	AuditKeys string
 	// TriageFile replaces the shipped triage rules.
 	TriageFile string
 	addrSet    bool          // serve: --addr is required, so an empty one is an error
@@ -130,23 +133,26 @@ func splitVerb(args []string, say string, verbs ...string) (string, []string, er
 	return "", nil, usageError{say}
 }
 
-// withDB opens and migrates the database, runs f on it and closes it.
-func withDB(ctx context.Context, dsn string, f func(db *sqlstore.DB) error) error {
-	db, err := openDB(ctx, dsn)
+// withDB opens and migrates the database with its audit key, runs f on it
+// and closes it, signing a checkpoint of the audit chain if f added to it.
+func withDB(ctx context.Context, cfg Config, f func(db *sqlstore.DB) error) error {
+	db, keys, err := openKeyed(ctx, cfg.DB, cfg.AuditKeys, sqlstore.Options{})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return f(db)
+	return checkpointAfter(ctx, db, keys, func() error { return f(db) })
 }
 
-// openDB opens and migrates the database.
+// openDB opens and migrates the database, with the audit key of the
+// default key folder.
 func openDB(ctx context.Context, dsn string) (*sqlstore.DB, error) {
-	return openDBWith(ctx, dsn, sqlstore.Options{})
+	db, _, err := openKeyed(ctx, dsn, "", sqlstore.Options{})
+	return db, err
 }
 
-// openDBWith opens the database with opt and migrates it.
-func openDBWith(ctx context.Context, dsn string, opt sqlstore.Options) (*sqlstore.DB, error) {
+// openMigrated opens the database with opt and migrates it.
+func openMigrated(ctx context.Context, dsn string, opt sqlstore.Options) (*sqlstore.DB, error) {
 	db, err := sqlstore.Open(ctx, dsn, opt)
 	if err != nil {
 		return nil, err
@@ -187,6 +193,7 @@ func env(getenv func(string) string, key, def string) string {
 
 func (c *Config) dbFlag(fs *flags, getenv func(string) string) {
 	fs.StringVar(&c.DB, "db", env(getenv, "ZHUFANG_DB", "zhufang.db"), "SQLite database file, or a postgres:// URL (env ZHUFANG_DB)")
+	c.auditKeysFlag(fs, getenv)
 }
 
 func (c *Config) dataFlags(fs *flags, getenv func(string) string) error {

@@ -36,7 +36,7 @@ func killDuringLoad(t *testing.T, dsn string, nodes []*procNode) crashRun {
 	for _, n := range nodes {
 		urls = append(urls, n.url)
 	}
-	creds, err := provisionLoad(ctx, dsn, urls, 20)
+	creds, err := provisionLoad(ctx, Config{DB: dsn}, urls, 20)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func runDemo(ctx context.Context, c call) error {
 	if err := fs.parseConfig(c.args, &cfg); err != nil {
 		return err
 	}
-	return withDB(ctx, cfg.DB, func(db *sqlstore.DB) error { return demoInto(ctx, db, cfg, c) })
+	return withDB(ctx, cfg, func(db *sqlstore.DB) error { return demoInto(ctx, db, cfg, c) })
 }
 
 // demoInto builds the demo city into db and says what it built.

@@ -11,7 +11,6 @@ import (
 	"zhufang"
 	"zhufang/load"
 	"zhufang/locate"
-	"zhufang/sqlstore"
 )
 
 // runLoad drives one server or a cluster at a steady rate of incident
@@ -75,9 +74,9 @@ func runLoad(ctx context.Context, c call) error {
 		defer f.Close()
 		lc.Record = f
 	}
-	lc.Creds, err = provisionLoad(ctx, cfg.DB, urls, load.MaxUnits)
+	lc.Creds, err = provisionLoad(ctx, cfg, urls, load.MaxUnits)
 	if lc.Creds.Username != "" {
-		defer retireQuietly(ctx, cfg.DB, lc.Creds, c.stderr)
+		defer retireQuietly(ctx, cfg, lc.Creds, c.stderr)
 	}
 	if err != nil {
 		return err
@@ -120,12 +119,12 @@ func checkLoadURLs(raw []string) ([]string, error) {
 
 // provisionLoad makes a run's dispatcher and devices in the servers'
 // database (load.Provision), reading the city's ground for units > 0.
-func provisionLoad(ctx context.Context, dsn string, urls []string, units int) (load.Creds, error) {
-	if err := mustExist(dsn, ""); err != nil {
+func provisionLoad(ctx context.Context, cfg Config, urls []string, units int) (creds load.Creds, err error) {
+	if err := mustExist(cfg.DB, ""); err != nil {
 		return load.Creds{}, err
 	}
 	// Not migrated: the database belongs to the servers, which migrate it.
-	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	db, keys, err := openServed(ctx, cfg)
 	if err != nil {
 		return load.Creds{}, err
 	}
@@ -136,16 +135,20 @@ func provisionLoad(ctx context.Context, dsn string, urls []string, units int) (l
 			return load.Creds{}, err
 		}
 	}
-	return load.Provision(ctx, db, loc, urls, units)
+	err = checkpointAfter(ctx, db, keys, func() (err error) {
+		creds, err = load.Provision(ctx, db, loc, urls, units)
+		return err
+	})
+	return creds, err
 }
 
 // retireQuietly retires the run's credentials even after an interrupt;
 // a failure leaves them behind, which is said but does not fail the run.
-func retireQuietly(ctx context.Context, dsn string, creds load.Creds, w io.Writer) {
+func retireQuietly(ctx context.Context, cfg Config, creds load.Creds, w io.Writer) {
 	ctx = context.WithoutCancel(ctx)
-	db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	db, keys, err := openServed(ctx, cfg)
 	if err == nil {
-		err = load.Retire(ctx, db, creds)
+		err = checkpointAfter(ctx, db, keys, func() error { return load.Retire(ctx, db, creds) })
 		db.Close()
 	}
 	if err != nil {
@@ -159,9 +162,9 @@ func runVerify(ctx context.Context, cfg Config, urls []string, path string, c ca
 	if err != nil {
 		return err
 	}
-	creds, err := provisionLoad(ctx, cfg.DB, urls, 0)
+	creds, err := provisionLoad(ctx, cfg, urls, 0)
 	if creds.Username != "" {
-		defer retireQuietly(ctx, cfg.DB, creds, c.stderr)
+		defer retireQuietly(ctx, cfg, creds, c.stderr)
 	}
 	if err != nil {
 		return err

@@ -37,7 +37,7 @@ func TestLoadServer(t *testing.T) {
 		}
 	}()
 	ctx := t.Context()
-	creds, err := provisionLoad(ctx, dsn, []string{base}, load.MaxUnits)
+	creds, err := provisionLoad(ctx, Config{DB: dsn}, []string{base}, load.MaxUnits)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,8 +32,17 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
+	// PostgreSQL databases keep their audit keys in the user's config
+	// folder by default: the tests' keys go to a folder of their own,
+	// removed after, never into the home of whoever runs them.
+	conf, err := os.MkdirTemp("", "zhufang-test-config-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CONFIG_HOME", conf)
 	code := m.Run()
 	sqltest.RemoveDemoFiles()
+	os.RemoveAll(conf)
 	os.Exit(code)
 }
 

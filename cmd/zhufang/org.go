@@ -43,7 +43,7 @@ func runOrg(ctx context.Context, c call) error {
 	if err := mustExist(cfg.DB, "; build the demo city with zhufang demo, or name the database with --db"); err != nil {
 		return err
 	}
-	return withDB(ctx, cfg.DB, func(db *sqlstore.DB) error { return listOrg(ctx, db, f, c.stdout) })
+	return withDB(ctx, cfg, func(db *sqlstore.DB) error { return listOrg(ctx, db, f, c.stdout) })
 }
 
 // orgFilter is what org list shows: one county or one station (0 for

@@ -56,7 +56,7 @@ func runServe(ctx context.Context, c call) error {
 func serve(ctx context.Context, ln net.Listener, cfg Config, zones zhufang.ZoneProfiles, logger *slog.Logger, c call) error {
 	// One server per SQLite file: a second would run a second living city
 	// and a second set of leader jobs on the same data.
-	db, err := openDBWith(ctx, cfg.DB, sqlstore.Options{Serving: true})
+	db, keys, err := openKeyed(ctx, cfg.DB, cfg.AuditKeys, sqlstore.Options{Serving: true})
 	if err != nil {
 		return err
 	}
@@ -125,6 +125,7 @@ func serve(ctx context.Context, ln net.Listener, cfg Config, zones zhufang.ZoneP
 		var jobs sync.WaitGroup
 		jobs.Go(func() { watcher.Run(ctx) })
 		jobs.Go(func() { fl.Snapshot(ctx, 10*time.Second) }) // saves once more when stopped
+		jobs.Go(func() { auditCheckpoints(db, keys, logger).Run(ctx) })
 		if live != nil {
 			jobs.Go(func() { live(ctx) })
 		}
