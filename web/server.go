@@ -55,6 +55,9 @@ type Server struct {
 	// MetricsToken lets a scraper from another host read /metrics with
 	// Authorization: Bearer <token>; empty, only loopback may.
 	MetricsToken string
+	// Tiles, when set, draws a base map under the map's SVG from a tile
+	// server (--tiles); its origin is added to the images the CSP allows.
+	Tiles *TileSource
 
 	tmpl     map[string]*template.Template // per language
 	catalogs *catalogs
