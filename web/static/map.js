@@ -77,7 +77,8 @@
       var r = map.getBoundingClientRect();
       if (!r.width || !r.height) return;
       var seq = ++tileSeq;
-      var q = "view=" + vb.map(function (n) { return n.toFixed(2); }).join(",") + "&px=" + Math.round(r.width) + "," + Math.round(r.height);
+      // The view as the svg draws it: its viewBox attribute, to the digit.
+      var q = "view=" + map.getAttribute("viewBox").split(" ").join(",") + "&px=" + Math.round(r.width) + "," + Math.round(r.height);
       z.fetchText("/map/tiles?" + q).then(function (res) {
         if (seq !== tileSeq || res.status !== 200) return;
         var g = z.fragment(res.text).getElementById("basemap-tiles");
