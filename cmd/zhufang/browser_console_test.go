@@ -327,13 +327,28 @@ func TestConsolePagesInBrowser(t *testing.T) {
 	}
 	// The posture legend stays on screen, inside the map.
 	do(t, ctx, "posture on", chromedp.Click(css("#posture-toggle")), chromedp.WaitVisible(css(`#posture-legend[data-state="on"]`)))
-	fits := get(t, ctx, chromedp.Evaluate[string](`(function () { var l = document.getElementById("posture-legend").getBoundingClientRect(),
-		m = document.getElementById("map").getBoundingClientRect();
-		return [l.top >= m.top, l.bottom <= Math.min(m.bottom, innerHeight) + 1, l.right <= innerWidth, l.left >= 0].join(" "); })()`))
-	if fits != "true true true true" {
-		t.Errorf("the posture legend does not fit on the map (top, bottom, right, left inside: %s)", fits)
+	legendFits := func(what string) {
+		t.Helper()
+		do(t, ctx, "settle", chromedp.Sleep(300*time.Millisecond))
+		fits := get(t, ctx, chromedp.Evaluate[string](`(function () { var l = document.getElementById("posture-legend").getBoundingClientRect(),
+			m = document.getElementById("map").getBoundingClientRect(), b = document.getElementById("live").getBoundingClientRect();
+			var clear = b.right <= l.left || b.left >= l.right || b.bottom <= l.top || b.top >= l.bottom;
+			return [l.top >= m.top, l.bottom <= Math.min(m.bottom, innerHeight) + 1, l.right <= innerWidth, l.left >= 0, m.bottom <= innerHeight + 1, clear].join(" "); })()`))
+		if fits != "true true true true true true" {
+			t.Errorf("%s: the posture legend or the map does not fit on screen (legend top, bottom, right, left inside, map bottom on screen, legend clear of the live badge: %s)", what, fits)
+		}
 	}
+	legendFits("1920×1080")
 	shots(t, ctx, "map-tiles-zh")
+	// On a laptop's smaller screen, where the header takes more room.
+	do(t, ctx, "a laptop screen", chromedp.EmulateViewport(1280, 720))
+	legendFits("1280×720")
+	shots(t, ctx, "map-laptop-zh")
+	// And on a phone in the field, where the header wraps.
+	do(t, ctx, "a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
+	legendFits("390×844")
+	shots(t, ctx, "map-phone-legend-zh")
+	do(t, ctx, "back to the command room", chromedp.EmulateViewport(1920, 1080))
 	do(t, ctx, "posture off", chromedp.Click(css("#posture-toggle")))
 	do(t, ctx, "sign out", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#username")))
 
