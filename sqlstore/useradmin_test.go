@@ -28,7 +28,9 @@ func TestSetUserRole(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			as := func(u *zhufang.User) context.Context { return zhufang.NewContextWithActor(ctx, &zhufang.Actor{User: u}) }
+			as := func(u *zhufang.User) context.Context {
+				return zhufang.NewContextWithActor(ctx, &zhufang.Actor{User: u})
+			}
 
 			for _, tc := range []struct {
 				name, user string
