@@ -141,6 +141,7 @@ func TestConsolePagesInBrowser(t *testing.T) {
 		{"chief1", "station_chief", "--scope", "station", "--org", fmt.Sprint(st)},
 		{"disp1", "dispatcher", "--scope", "city"},
 		{"comm1", "community_officer", "--scope", "community", "--org", fmt.Sprint(community)},
+		{"admin1", "admin", "--scope", "city"},
 	} {
 		args := append([]string{"user", "add", "--db", dsn, "--name", "测试 " + u[0], "--role", u[1], "--password-file", pw}, u[2:]...)
 		if err := run(context.Background(), append(args, u[0]), func(string) string { return "" }, io.Discard, io.Discard); err != nil {
@@ -359,4 +360,15 @@ func TestConsolePagesInBrowser(t *testing.T) {
 	if want := []string{fmt.Sprintf("community-%d", community)}; !slices.Equal(areas, want) {
 		t.Errorf("the community officer's zoom list offers %v, want %v", areas, want)
 	}
+	do(t, ctx, "sign out", chromedp.Click(css("#logout")), chromedp.WaitVisible(css("#username")))
+
+	// The administrator's users page, with a user just added.
+	browserSignIn(t, ctx, base, "admin1", password)
+	do(t, ctx, "users page", chromedp.Navigate(base+"/users"), chromedp.WaitVisible(css("#users")),
+		chromedp.SendKeys(css("#add-username"), "wangfang"), chromedp.SendKeys(css("#add-name"), "王芳"),
+		chromedp.Click(css("#add-submit")), chromedp.WaitVisible(css("#new-password")))
+	if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#orgs option").length`)); n < 100 {
+		t.Errorf("the org picker offers %d records", n)
+	}
+	shots(t, ctx, "users-zh")
 }
