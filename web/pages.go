@@ -115,6 +115,11 @@ func (p *pageData) Live() bool {
 	return false
 }
 
+// pageNotFound answers a console path that names no page.
+func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request) error {
+	return zhufang.Errorf(zhufang.ENOTFOUND, "no such page: %s", r.URL.Path)
+}
+
 // unitPage is a unit with its recent track.
 type unitPage struct {
 	Unit    *zhufang.Unit

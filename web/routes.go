@@ -72,7 +72,7 @@ func (s *Server) routes() http.Handler {
 	if s.Tiles != nil {
 		imgSrc = s.Tiles.Origin
 	}
-	return s.observe(securityHeaders(jsonMuxErrors(mux), imgSrc))
+	return s.observe(securityHeaders(s.pageMuxErrors(mux, jsonMuxErrors(mux)), imgSrc))
 }
 
 // jsonMuxErrors makes the mux's own 404 and 405 answers under /api/ speak
@@ -84,6 +84,22 @@ func jsonMuxErrors(h http.Handler) http.Handler {
 			return
 		}
 		h.ServeHTTP(&muxErrorWriter{ResponseWriter: w, r: r}, r)
+	})
+}
+
+// pageMuxErrors answers a GET of a console path that no route serves
+// with the console's 404 page, in the user's language, rather than the
+// mux's English plain text.
+func (s *Server) pageMuxErrors(mux *http.ServeMux, h http.Handler) http.Handler {
+	notFound := s.authPage(s.pageNotFound)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !strings.HasPrefix(r.URL.Path, "/api/") {
+			if _, pattern := mux.Handler(r); pattern == "" {
+				notFound(w, r)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -153,7 +153,7 @@ func TestConsoleSpeaksChinese(t *testing.T) {
 		zhufang.RoleDronePilot: zhufang.ScopeCounty, zhufang.RoleAnalyst: zhufang.ScopeCity, zhufang.RoleAdmin: zhufang.ScopeCity}
 	pages := []string{"/", "/board", "/map", "/org", "/audit", "/users", "/map/posture",
 		fmt.Sprintf("/stations/%d", station), fmt.Sprintf("/stations/%d?period=30d", station), fmt.Sprintf("/stations/%d?period=never", station),
-		fmt.Sprintf("/incidents/%d", inc), fmt.Sprintf("/units/%d", unit), "/incidents/999999999", "/nowhere"}
+		fmt.Sprintf("/incidents/%d", inc), fmt.Sprintf("/units/%d", unit), "/incidents/999999999", "/nowhere", "/incidents/x"}
 	for _, role := range zhufang.Roles {
 		t.Run(string(role), func(t *testing.T) {
 			name := "zh" + strings.ReplaceAll(string(role), "_", "")
@@ -167,6 +167,7 @@ func TestConsoleSpeaksChinese(t *testing.T) {
 					r = c.get(loc.RequestURI())
 				}
 				if !strings.Contains(r.header.Get("Content-Type"), "text/html") {
+					t.Errorf("%s %s: %s is not a page", role, p, r.header.Get("Content-Type"))
 					continue
 				}
 				// The audit filter's example record is a record code, as
