@@ -30,6 +30,9 @@ const (
 	AuditViewPersonal   = "view_personal"
 	AuditDeviceToken    = "device_token"
 	AuditHistoryImport  = "history_import"
+	// AuditUserRole records a change of a user's role or ground, made in
+	// the console's users page.
+	AuditUserRole = "user_role"
 )
 
 // AuditEntry is one link of the audit chain. Hash covers the entry's fields

@@ -137,6 +137,20 @@ func ScopeOf(level ScopeLevel, id int64) Scope {
 	return s
 }
 
+// RecordID is the ID of the record the scope names, as ScopeOf takes it:
+// its county bureau, station or community; 0 for the city.
+func (s Scope) RecordID() int64 {
+	switch s.Level {
+	case ScopeCounty:
+		return s.BureauID
+	case ScopeStation:
+		return s.StationID
+	case ScopeCommunity:
+		return s.CommunityID
+	}
+	return 0
+}
+
 // String names the scope as ScopeOf takes it: "station 12", or "city".
 func (s Scope) String() string {
 	switch s.Level {
@@ -281,6 +295,9 @@ type UserService interface {
 	// SetUserDisabled disables or enables a user; disabling ends every
 	// session.
 	SetUserDisabled(ctx context.Context, username string, disabled bool) error
+	// SetUserRole gives a user another role and ground and ends their
+	// sessions; EINVALID for a pair that does not fit or for oneself.
+	SetUserRole(ctx context.Context, username string, role Role, scope Scope) error
 	SetUserLang(ctx context.Context, id int64, lang string) error
 	// Authenticate checks a password with throttling: EUNAUTHORIZED for a
 	// wrong name or password (the same message for both), ETOOMANY with

@@ -39,6 +39,7 @@ var pageScripts = map[string][]string{
 	"board":    {"board.js"},
 	"map":      {"map.js", "posture.js", "pick.js"},
 	"incident": {"incident.js"},
+	"station":  {"station.js"},
 }
 
 // can lets templates show only what the user may use; the store enforces it.
@@ -93,7 +94,7 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, name string,
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	u := requestFrom(r.Context()).actor.User
 	switch {
-	case u.Can(zhufang.PermViewIncidents) && u.Scope.Level == zhufang.ScopeStation:
+	case mayViewStation(u) && u.Scope.Level == zhufang.ScopeStation:
 		http.Redirect(w, r, "/stations/"+strconv.FormatInt(u.Scope.StationID, 10), http.StatusSeeOther)
 	case u.Can(zhufang.PermViewIncidents):
 		http.Redirect(w, r, "/board", http.StatusSeeOther)

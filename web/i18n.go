@@ -9,6 +9,7 @@ import (
 	"path"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/text/language"
@@ -125,6 +126,16 @@ func (c *catalogs) funcs(lang string) template.FuncMap {
 			}
 			return c.NameZH
 		},
+		// reason says a triage reason in this language (see localReason).
+		"reason": func(reason string) string { return localReason(lang, reason) },
+		// auditdetail says an audit entry's detail in this language.
+		"auditdetail": func(action, detail string) string { return c.auditDetail(lang, action, detail) },
+		// count says "n things" with the plural this language needs.
+		"count": func(key string, n int) string { return c.countText(lang, key, n) },
+		// rate says a stage's share met, with its counts.
+		"rate": stageRate,
+		// coord writes a coordinate to five decimals, about a metre.
+		"coord": func(f float64) string { return strconv.FormatFloat(f, 'f', 5, 64) },
 		// tk translates a key built from parts, as "state." + .State.
 		"tk": func(parts ...any) string {
 			var b strings.Builder

@@ -26,6 +26,7 @@ func TestCatalogsComplete(t *testing.T) {
 	want := map[string]bool{}
 	// Keys written out in templates.
 	re := regexp.MustCompile(`\{\{-?\s*t "([^"]+)"`)
+	counts := regexp.MustCompile(`\{\{-?\s*count "([^"]+)"`)
 	fs.WalkDir(templateFiles, "templates", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -34,12 +35,17 @@ func TestCatalogsComplete(t *testing.T) {
 		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
 			want[m[1]] = true
 		}
+		// Counts take a key per plural form.
+		for _, m := range counts.FindAllStringSubmatch(string(b), -1) {
+			want[m[1]+".one"], want[m[1]+".other"] = true, true
+		}
 		return nil
 	})
 	// Keys handlers pass as titles and messages.
 	for _, k := range []string{"login.title", "login.stale", "login.wrong", "login.throttled",
 		"board.title", "incident.title", "unit.title", "station.title", "org.title", "map.title", "audit.title",
-		"error.title", "board.msg.taken", "live.on", "live.retry", "assign.sent"} {
+		"error.title", "board.msg.taken", "live.on", "live.retry", "assign.sent",
+		"users.title", "users.done.added", "users.done.password"} {
 		want[k] = true
 	}
 	// Keys built from a prefix and a domain value (tk in templates).
@@ -69,6 +75,15 @@ func TestCatalogsComplete(t *testing.T) {
 	add("lane.", "street", "case", "dispute", "assign")
 	add("assign.", "assigned", "acknowledged", "en_route", "on_scene", "cleared", "cancelled")
 	add("result.", "met", "breached", "open", "none")
+	add("assignrole.", zhufang.AssignmentPrimary, zhufang.AssignmentFirstResponder)
+	add("scope.", string(zhufang.ScopeCity), string(zhufang.ScopeCounty), string(zhufang.ScopeStation), string(zhufang.ScopeCommunity))
+	add("station.period.", stationPeriods...)
+	add("error.hint.", zhufang.EINVALID, zhufang.ENOTFOUND, zhufang.ECONFLICT, zhufang.EUNAUTHORIZED, zhufang.EFORBIDDEN,
+		zhufang.ETOOMANY, zhufang.EUNAVAILABLE, zhufang.EINTERNAL)
+	add("audit.detail.", "unit", "incidents", "revoked", "device_added", "caller", "caller_via_API")
+	for _, k := range usersDone {
+		want[k] = true
+	}
 	add("source.", "call_110", "walk_in", "patrol", "video_patrol", "drone", "volunteer", "alarm")
 	add("platform.", "police", "mass")
 	add("stationkind.", "urban", "rural")
@@ -77,7 +92,8 @@ func TestCatalogsComplete(t *testing.T) {
 	add("action.", zhufang.AuditSignIn, zhufang.AuditSignInFailed, zhufang.AuditSignOut, zhufang.AuditSignOutAll,
 		zhufang.AuditUserCreate, zhufang.AuditUserPassword, zhufang.AuditUserDisable, zhufang.AuditUserEnable,
 		zhufang.AuditIncidentCreate, zhufang.AuditIncidentState, zhufang.AuditIncidentLane, zhufang.AuditAssign,
-		zhufang.AuditAssignment, zhufang.AuditUnitStatus, zhufang.AuditViewPersonal, zhufang.AuditDeviceToken)
+		zhufang.AuditAssignment, zhufang.AuditUnitStatus, zhufang.AuditViewPersonal, zhufang.AuditDeviceToken,
+		zhufang.AuditHistoryImport, zhufang.AuditUserRole)
 	for lang, keys := range c.keys {
 		for k := range want {
 			if !slices.Contains(keys, k) {
@@ -120,7 +136,8 @@ func TestTemplatesParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, lang := range zhufang.Languages {
-		for _, name := range []string{"head", "foot", "login", "error", "board", "row", "board-row", "incident", "unit", "station", "org", "map", "audit"} {
+		for _, name := range []string{"head", "foot", "login", "error", "board", "row", "board-row", "incident", "unit", "station", "org", "map", "audit",
+			"users", "user-ground", "map-tiles"} {
 			if s.tmpl[lang].Lookup(name) == nil {
 				t.Errorf("%s: template %q is missing", lang, name)
 			}

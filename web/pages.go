@@ -106,6 +106,27 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) error {
 	return s.renderPage(w, r, "incident", s.newPage(r, "incident.title", "board", d))
 }
 
+// liveScripts are the page scripts that follow live events (they register
+// with app.js for server-sent events).
+var liveScripts = map[string]bool{"board.js": true, "map.js": true, "incident.js": true, "station.js": true}
+
+// Live reports whether the page follows live events, so that only such a
+// page shows the connection badge: on a page that never connects, a grey
+// "offline" reads as a fault.
+func (p *pageData) Live() bool {
+	for _, s := range p.Scripts {
+		if liveScripts[s] {
+			return true
+		}
+	}
+	return false
+}
+
+// pageNotFound answers a console path that names no page.
+func (s *Server) pageNotFound(w http.ResponseWriter, r *http.Request) error {
+	return zhufang.Errorf(zhufang.ENOTFOUND, "no such page: %s", r.URL.Path)
+}
+
 // unitPage is a unit with its recent track.
 type unitPage struct {
 	Unit    *zhufang.Unit
@@ -148,7 +169,14 @@ func (s *Server) unitPage(w http.ResponseWriter, r *http.Request) error {
 	if len(d.Track) > 50 {
 		d.Track = d.Track[len(d.Track)-50:]
 	}
-	return s.renderPage(w, r, "unit", s.newPage(r, "unit.title", "map", d))
+	p := s.newPage(r, "unit.title", "", d)
+	// A unit belongs to its station: the nav marks the station tab when
+	// it is the user's, and no tab otherwise (the page is reached from the
+	// map, the board and station pages alike).
+	if p.StationLink() == units.StationID {
+		p.Nav = "station"
+	}
+	return s.renderPage(w, r, "unit", p)
 }
 
 // liveUnit returns one unit on the user's ground with its live state.
@@ -181,113 +209,14 @@ func trackLine(p projection, track []zhufang.PositionReport) (points, viewBox st
 	return strings.TrimSpace(b.String()), fmt.Sprintf("%.2f %.2f %.2f %.2f", minX-pad, minY-pad, maxX-minX+2*pad, maxY-minY+2*pad)
 }
 
-// stationPage is a station's dashboard.
-type stationPage struct {
-	Station     *zhufang.Station
-	County      string
-	Rows        []*boardRow
-	Today       int
-	Compliance  []zhufang.ComplianceRow
-	Units       []*zhufang.LiveUnit
-	OnDuty      int
-	Communities []*zhufang.Community
-}
-
-// stationPage shows a station's day: today's incidents, their 1-3-5
-// compliance, its units on duty and its communities.
-func (s *Server) stationPage(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	ctx := r.Context()
-	c, err := s.city(ctx)
-	if err != nil {
-		return err
-	}
-	st := c.stations[id]
-	scope := zhufang.ScopeFromContext(ctx)
-	if st == nil || scope == nil || !scope.Covers(st.BureauID, st.ID, 0) && scope.Level != zhufang.ScopeCommunity {
-		return zhufang.Errorf(zhufang.ENOTFOUND, "station %d does not exist", id)
-	}
-	if scope.Level == zhufang.ScopeCommunity && scope.StationID != id {
-		return zhufang.Errorf(zhufang.ENOTFOUND, "station %d does not exist", id)
-	}
-	d := &stationPage{Station: st}
-	if b := c.bureaus[st.BureauID]; b != nil {
-		d.County = b.Name
-	}
-	now := s.now()
-	day := time.Date(now.In(zhufang.ChinaTime).Year(), now.In(zhufang.ChinaTime).Month(), now.In(zhufang.ChinaTime).Day(), 0, 0, 0, 0, zhufang.ChinaTime)
-	incs, err := s.Incidents.FindIncidents(ctx, zhufang.IncidentFilter{StationID: id, Limit: 1000})
-	if err != nil {
-		return err
-	}
-	ids := []int64{}
-	for _, inc := range incs {
-		if !inc.ReceivedAt.Before(day) || !inc.State.Terminal() {
-			ids = append(ids, inc.ID)
-		}
-	}
-	ts, err := s.Incidents.FindTransitionsOf(ctx, ids)
-	if err != nil {
-		return err
-	}
-	for _, inc := range incs {
-		if _, ok := ts[inc.ID]; !ok {
-			continue
-		}
-		if !inc.ReceivedAt.Before(day) {
-			d.Today++
-		}
-		d.Rows = append(d.Rows, s.rowFrom(langOf(r), c, inc, ts[inc.ID]))
-	}
-	if zhufang.ActorFromContext(ctx).User.Can(zhufang.PermViewStats) {
-		clocked, err := s.Compliance.FindClockedIncidents(ctx, day, day.Add(24*time.Hour))
-		if err != nil {
-			return err
-		}
-		var mine []zhufang.ClockedIncident
-		for _, ci := range clocked {
-			if ci.StationID == id {
-				mine = append(mine, ci)
-			}
-		}
-		if d.Compliance, err = zhufang.AggregateCompliance(mine, "zone", now); err != nil {
-			return err
-		}
-	}
-	if zhufang.ActorFromContext(ctx).User.Can(zhufang.PermViewUnits) {
-		all, err := s.liveUnits(r)
-		if err != nil {
-			return err
-		}
-		for _, u := range all {
-			if u.StationID == id {
-				d.Units = append(d.Units, u)
-				if u.Status != zhufang.UnitOffDuty {
-					d.OnDuty++
-				}
-			}
-		}
-	}
-	cs, err := s.Org.FindCommunities(ctx, zhufang.CommunityFilter{StationID: id, Limit: 1000})
-	if err != nil {
-		return err
-	}
-	for _, cm := range cs {
-		if scope.Covers(st.BureauID, st.ID, cm.ID) {
-			d.Communities = append(d.Communities, cm)
-		}
-	}
-	return s.renderPage(w, r, "station", s.newPage(r, "station.title", "station", d))
-}
-
 // orgPage is the org browser: the counties and stations on the user's
 // ground with their counts.
 type orgPage struct {
 	Tree    *zhufang.OrgTree
 	Summary *zhufang.OrgSummary
+	// StationPages links each station to its dashboard, for the roles
+	// that may open it.
+	StationPages bool
 }
 
 func (s *Server) orgPage(w http.ResponseWriter, r *http.Request) error {
@@ -314,7 +243,8 @@ func (s *Server) orgPage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	tree.Counties = counties
-	return s.renderPage(w, r, "org", s.newPage(r, "org.title", "org", &orgPage{Tree: tree, Summary: sum}))
+	return s.renderPage(w, r, "org", s.newPage(r, "org.title", "org", &orgPage{Tree: tree, Summary: sum,
+		StationPages: mayViewStation(zhufang.ActorFromContext(ctx).User)}))
 }
 
 // mapPage is the SVG map of the user's ground.
@@ -327,6 +257,17 @@ type mapPage struct {
 	Units       []mapUnit
 	Focus       string // the bbox to open on: the user's ground
 	LastEvent   int64
+	// Zoom is what the zoom list offers: the areas of the user's own
+	// ground (outlines drawn for orientation are not offered).
+	Zoom []zoomGroup
+	// Tiles says a tile server draws a base map (GET /map/tiles).
+	Tiles bool
+}
+
+// zoomGroup is one group of the map's zoom list.
+type zoomGroup struct {
+	Label string // a message key
+	Areas []mapArea
 }
 
 // mapIncident is an incident's marker: the "map-incident" template draws
@@ -379,6 +320,7 @@ func (s *Server) mapView(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+	d.Zoom, d.Tiles = zoomList(scope, c.paths), s.Tiles != nil
 	incs, err := s.Incidents.FindIncidents(ctx, zhufang.IncidentFilter{Open: true, Limit: boardLimit})
 	if err != nil {
 		return err
@@ -400,6 +342,33 @@ func (s *Server) mapView(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return s.renderPage(w, r, "map", s.newPage(r, "map.title", "map", d))
+}
+
+// zoomList is what the map's zoom list offers a user: the areas that lie
+// on their ground. The city sees counties and stations, a county its own
+// and its stations, a station itself and its communities, a community
+// only itself.
+func zoomList(scope zhufang.Scope, paths mapPaths) []zoomGroup {
+	var out []zoomGroup
+	add := func(label string, areas []mapArea, want bool) {
+		if !want {
+			return
+		}
+		g := zoomGroup{Label: label}
+		for _, a := range areas {
+			if scope.Covers(a.Scope.BureauID, a.Scope.StationID, a.Scope.CommunityID) {
+				g.Areas = append(g.Areas, a)
+			}
+		}
+		if len(g.Areas) > 0 {
+			out = append(out, g)
+		}
+	}
+	lv := scope.Level
+	add("org.counties", paths.Counties, lv == zhufang.ScopeCity || lv == zhufang.ScopeCounty)
+	add("org.stations", paths.Stations, lv != zhufang.ScopeCommunity)
+	add("org.community", paths.Communities, lv == zhufang.ScopeStation || lv == zhufang.ScopeCommunity)
+	return out
 }
 
 // mapIncidentFragment renders one incident's map marker, as the map page

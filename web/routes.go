@@ -17,6 +17,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", s.api(s.readyz))
 	mux.HandleFunc("GET /metrics", s.serveMetrics) // loopback or the metrics token; see serveMetrics
 	mux.HandleFunc("POST /api/v1/session", s.api(s.createSession))
+	mux.HandleFunc("GET /favicon.ico", serveFavicon(faviconICO()))
 	mux.HandleFunc("GET /login", s.page(s.loginPage))
 	mux.HandleFunc("POST /login", s.page(s.login))
 	mux.Handle("GET /static/", staticHandler())
@@ -55,6 +56,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /map", s.authPage(s.mapView))
 	mux.HandleFunc("GET /map/incidents/{id}", s.authPage(s.mapIncidentFragment))
 	mux.HandleFunc("GET /map/posture", s.authPage(s.postureFragment))
+	mux.HandleFunc("GET /map/tiles", s.authPage(s.mapTiles))
 	mux.HandleFunc("GET /incidents/{id}", s.authPage(s.incidentPage))
 	mux.HandleFunc("POST /incidents", s.authPage(s.intake))
 	mux.HandleFunc("POST /incidents/{id}/assign", s.authPage(s.assignForm))
@@ -63,10 +65,19 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /stations/{id}", s.authPage(s.stationPage))
 	mux.HandleFunc("GET /org", s.authPage(s.orgPage))
 	mux.HandleFunc("GET /audit", s.authPage(s.auditList))
+	mux.HandleFunc("GET /users", s.authPage(s.usersList))
+	mux.HandleFunc("POST /users", s.authPage(s.addUser))
+	mux.HandleFunc("POST /users/{username}/active", s.authPage(s.setUserActive))
+	mux.HandleFunc("POST /users/{username}/password", s.authPage(s.resetPassword))
+	mux.HandleFunc("POST /users/{username}/role", s.authPage(s.setUserRole))
 	mux.HandleFunc("GET /events", s.authPage(s.events))
 	mux.HandleFunc("POST /lang", s.authPage(s.setLang))
 	mux.HandleFunc("POST /logout", s.authPage(s.logout))
-	return s.observe(securityHeaders(jsonMuxErrors(mux)))
+	imgSrc := ""
+	if s.Tiles != nil {
+		imgSrc = s.Tiles.Origin
+	}
+	return s.observe(securityHeaders(s.pageMuxErrors(mux, jsonMuxErrors(mux)), imgSrc))
 }
 
 // jsonMuxErrors makes the mux's own 404 and 405 answers under /api/ speak
@@ -78,6 +89,22 @@ func jsonMuxErrors(h http.Handler) http.Handler {
 			return
 		}
 		h.ServeHTTP(&muxErrorWriter{ResponseWriter: w, r: r}, r)
+	})
+}
+
+// pageMuxErrors answers a GET of a console path that no route serves
+// with the console's 404 page, in the user's language, rather than the
+// mux's English plain text.
+func (s *Server) pageMuxErrors(mux *http.ServeMux, h http.Handler) http.Handler {
+	notFound := s.authPage(s.pageNotFound)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !strings.HasPrefix(r.URL.Path, "/api/") {
+			if _, pattern := mux.Handler(r); pattern == "" {
+				notFound(w, r)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 
@@ -114,14 +141,19 @@ func (m *muxErrorWriter) Write(b []byte) (int, error) {
 
 // securityHeaders sets the headers every response carries: no framing, no
 // type sniffing, and a policy that runs only the console's own scripts and
-// styles (no inline script at all).
-func securityHeaders(h http.Handler) http.Handler {
+// styles (no inline script at all). Images come from the console itself
+// and, when a tile server is configured, from tileOrigin alone.
+func securityHeaders(h http.Handler, tileOrigin string) http.Handler {
+	imgSrc := "img-src 'self' data:; "
+	if tileOrigin != "" {
+		imgSrc = "img-src 'self' data: " + tileOrigin + "; "
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
-		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; "+imgSrc+
 			"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
 		if !strings.HasPrefix(r.URL.Path, "/static/") {
 			hd.Set("Cache-Control", "no-store")

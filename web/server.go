@@ -63,6 +63,10 @@ type Server struct {
 	// client. /metrics never trusts the header.
 	TrustedProxies []netip.Prefix
 
+	// Tiles, when set, draws a base map under the map's SVG from a tile
+	// server (--tiles); its origin is added to the images the CSP allows.
+	Tiles *TileSource
+
 	tmpl     map[string]*template.Template // per language
 	catalogs *catalogs
 	hub      hub

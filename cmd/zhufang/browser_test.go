@@ -363,7 +363,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	do(t, ctx, "another community's incident", chromedp.Navigate(fmt.Sprintf("%s/incidents/%d", base, other)),
 		chromedp.WaitVisible(css(".error-message")))
-	if msg := get(t, ctx, chromedp.Text(css(".error-message"))); !strings.Contains(msg, "does not exist") {
+	if msg := get(t, ctx, chromedp.Text(css(".error-message"))); !strings.Contains(msg, "不存在") { // in the officer's Chinese
 		t.Fatalf("the officer opening another community's incident saw %q, want it not to exist", msg)
 	}
 	// Nor can the live map draw it: its marker is a 404, the own one not.

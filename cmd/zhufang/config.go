@@ -22,6 +22,7 @@ import (
 	"zhufang/data"
 	"zhufang/demo"
 	"zhufang/sqlstore"
+	"zhufang/web"
 )
 
 // Config is everything a subcommand can be told, from flags with ZHUFANG_*
@@ -59,6 +60,39 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client (serve --trusted-proxy).
 	TrustedProxies []netip.Prefix
+	// Tiles is the base map's tile server (serve --tiles), from a police
+	// intranet's map server; nil draws the map without one. tilesURL and
+	// tilesWGS84 are the flags it is parsed from.
+	Tiles      *web.TileSource
+	tilesURL   string
+	tilesWGS84 bool
+}
+
+// tilesFlag adds serve's --tiles: a tile server's XYZ URL template, and
+// --tiles-wgs84. Tiles are taken to be GCJ-02, as Chinese map servers draw
+// them; validate parses them.
+func (c *Config) tilesFlag(fs *flags, getenv func(string) string) {
+	fs.StringVar(&c.tilesURL, "tiles", getenv("ZHUFANG_TILES"),
+		"XYZ tile URL template of a base map drawn under the map, e.g. https://pgis.example/tiles/{z}/{x}/{y}.png;\ntiles are taken to be GCJ-02 (env ZHUFANG_TILES)")
+	fs.BoolVar(&c.tilesWGS84, "tiles-wgs84", getenv("ZHUFANG_TILES_WGS84") == "1", "the --tiles server draws WGS-84, not GCJ-02 (env ZHUFANG_TILES_WGS84=1)")
+}
+
+// parseTiles reads the --tiles flags into Tiles.
+func (c *Config) parseTiles() error {
+	c.Tiles = nil
+	if c.tilesURL == "" {
+		if c.tilesWGS84 {
+			return usageError{"--tiles-wgs84 needs --tiles"}
+		}
+		return nil
+	}
+	t, err := web.ParseTileTemplate(c.tilesURL)
+	if err != nil {
+		return usageError{"--tiles: " + zhufang.ErrorMessage(err)}
+	}
+	t.GCJ02 = !c.tilesWGS84
+	c.Tiles = t
+	return nil
 }
 
 // usageError is a mistake in how zhufang was called; main exits with 2.
@@ -277,6 +311,9 @@ func (c *Config) validate() error {
 		if _, err := c.dataFS(); err != nil {
 			return err
 		}
+	}
+	if err := c.parseTiles(); err != nil {
+		return err
 	}
 	if c.NATS != "" {
 		u, err := url.Parse(c.NATS)

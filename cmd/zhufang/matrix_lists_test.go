@@ -139,7 +139,7 @@ func (w *matrixWorld) checkLists(t *testing.T) {
 		{"GET /org", "org", func(*matrixPlace) string { return "/org" }, "view_org", func(p *matrixPrincipal, pl *matrixPlace) bool {
 			return p.coversStation(pl.ground.station, pl.ground.county)
 		}, func(t *testing.T, p *matrixPrincipal, pl *matrixPlace, r matrixResponse) bool {
-			return strings.Contains(r.body, fmt.Sprintf(`href="/stations/%d"`, pl.ground.station))
+			return strings.Contains(r.body, fmt.Sprintf(`<td class="n org-id">%d</td>`, pl.ground.station))
 		}},
 	}
 	for _, l := range lists {

@@ -38,7 +38,7 @@ func (w *matrixWorld) checkReads(t *testing.T) {
 			}
 		}},
 		{"GET /units/{id}", "/units/%d", matrixOnUnit, "view_units", nil},
-		{"GET /stations/{id}", "/stations/%d", matrixOnStation, "view_incidents", w.stationPage},
+		{"GET /stations/{id}", "/stations/%d", matrixOnStation, "view_stats", w.stationPage},
 	}
 	for _, rd := range reads {
 		w.routes[rd.route] = true

@@ -139,7 +139,8 @@ func serve(ctx context.Context, ln net.Listener, cfg Config, zones zhufang.ZoneP
 	}
 	srv := &web.Server{Posture: plans, Org: db, Locator: idx, Incidents: db, Compliance: db, Assignments: db, Devices: db, Units: db,
 		Users: db, Audit: db, EventLog: db, Fleet: fl, Events: bus, Intake: intake, Logger: logger, Ready: readiness(db, bus),
-		SecureCookies: cfg.SecureCookies, Metrics: metrics, MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies}
+		SecureCookies: cfg.SecureCookies, Metrics: metrics, MetricsToken: cfg.MetricsToken, TrustedProxies: cfg.TrustedProxies,
+		Tiles: cfg.Tiles}
 	h, err := srv.Handler()
 	if err != nil {
 		return err
@@ -219,6 +220,7 @@ func serveConfig(c call) (Config, zhufang.ZoneProfiles, error) {
 	fs.StringVar(&cfg.TriageFile, "triage", getenv("ZHUFANG_TRIAGE"), "file of 一统三分 triage rules replacing the shipped ones (env ZHUFANG_TRIAGE)")
 	fs.StringVar(&cfg.Zones, "zones", getenv("ZHUFANG_ZONES"), "1-3-5 thresholds over the defaults, e.g. urban=1m/5m/8m,rural=3m/20m/30m (env ZHUFANG_ZONES)")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", getenv("ZHUFANG_SECURE_COOKIES") == "1", "mark cookies Secure on plain HTTP too, behind a TLS proxy (env ZHUFANG_SECURE_COOKIES=1)")
+	cfg.tilesFlag(fs, getenv)
 	fs.DurationVar(&cfg.StaleAfter, "stale-after", 2*time.Minute, "age past which a unit's position is not trusted for recommendation")
 	proxies := fs.String("trusted-proxy", getenv("ZHUFANG_TRUSTED_PROXIES"),
 		"addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client, comma-separated;\nwithout it the header is ignored (env ZHUFANG_TRUSTED_PROXIES)")

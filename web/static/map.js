@@ -50,13 +50,43 @@
   // Pan and zoom, on the SVG's viewBox.
   var home = map.getAttribute("viewBox").split(" ").map(Number);
   var vb = home.slice();
-  // Markers are sized in map units, so zooming in would blow a unit's dot
-  // up to cover a whole neighbourhood: --z shrinks them back (app.css),
-  // letting them grow only gently, with the fourth root of the zoom.
+  // Markers are sized in map units, which zooming scales: --z is the map
+  // units one screen pixel spans, so that app.css sizes each marker in
+  // screen pixels and it stays the same size, legible, at every zoom.
+  function unitsPerPixel() {
+    var r = map.getBoundingClientRect();
+    if (!r.width || !r.height) return vb[2] / home[2];
+    return Math.max(vb[2] / r.width, vb[3] / r.height);
+  }
   function setVB(b) {
     vb = b;
     map.setAttribute("viewBox", b.map(function (n) { return n.toFixed(1); }).join(" "));
-    map.style.setProperty("--z", Math.pow(Math.min(1, b[2] / home[2]), 0.75).toFixed(4)); // CSSOM: allowed by the CSP
+    map.style.setProperty("--z", unitsPerPixel().toFixed(5)); // CSSOM: allowed by the CSP
+    baseMap();
+  }
+
+  // The base map, when a tile server is configured: the server says which
+  // tiles cover the view and where each lies in map units (it converts
+  // between the tiles' GCJ-02 and the map's WGS-84); here they are only
+  // put under everything else. Only the newest answer counts.
+  var basemap = document.getElementById("basemap"), tileTimer = null, tileSeq = 0;
+  function baseMap() {
+    if (!basemap) return;
+    clearTimeout(tileTimer);
+    tileTimer = setTimeout(function () {
+      var r = map.getBoundingClientRect();
+      if (!r.width || !r.height) return;
+      var seq = ++tileSeq;
+      // The view as the svg draws it: its viewBox attribute, to the digit.
+      var q = "view=" + map.getAttribute("viewBox").split(" ").join(",") + "&px=" + Math.round(r.width) + "," + Math.round(r.height);
+      z.fetchText("/map/tiles?" + q).then(function (res) {
+        if (seq !== tileSeq || res.status !== 200) return;
+        var g = z.fragment(res.text).getElementById("basemap-tiles");
+        if (!g || g.namespaceURI !== map.namespaceURI) return;
+        basemap.replaceChildren.apply(basemap, Array.prototype.slice.call(g.childNodes));
+        basemap.dataset.view = q;
+      });
+    }, 120);
   }
   function fit(bbox) {
     var b = bbox.split(",").map(Number);
@@ -112,5 +142,6 @@
   document.getElementById("zoomto").addEventListener("change", function (e) {
     if (e.target.value) fit(e.target.value); else setVB(home.slice());
   });
-  if (map.dataset.focus) fit(map.dataset.focus);
+  if (map.dataset.focus) fit(map.dataset.focus); else setVB(home.slice());
+  window.addEventListener("resize", function () { setVB(vb); });
 })();
