@@ -234,7 +234,8 @@ type OpenDeadline struct {
 
 // BreachService records breaches of the 1-3-5 rule.
 type BreachService interface {
-	// FindOpenDeadlines lists the incidents not yet ended.
+	// FindOpenDeadlines lists the incidents not yet ended that have a
+	// stage still to reach (PendingDue is not zero).
 	FindOpenDeadlines(ctx context.Context) ([]OpenDeadline, error)
 	// RaiseBreach records a breach and its event unless that stage of that
 	// incident was raised before; it reports whether this call raised it.
