@@ -299,7 +299,8 @@ func (d OpenDeadline) Clock() Deadlines { return LaneClock(d.Triage, d.Due) }
 
 // BreachService records breaches of the 1-3-5 rule.
 type BreachService interface {
-	// FindOpenDeadlines lists the incidents not yet ended.
+	// FindOpenDeadlines lists the incidents not yet ended that have a
+	// stage still to reach (PendingDue is not zero).
 	FindOpenDeadlines(ctx context.Context) ([]OpenDeadline, error)
 	// RaiseBreach records a breach and its event unless that stage of that
 	// incident was raised before; it reports whether this call raised it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -139,8 +140,18 @@ func (db *DB) FindIncidents(ctx context.Context, f zhufang.IncidentFilter) ([]*z
 	if err := zhufang.Authorize(ctx, zhufang.PermViewIncidents); err != nil {
 		return nil, err
 	}
+	q, args := db.incidentsQuery(ctx, f)
+	return db.queryIncidents(ctx, q, args...)
+}
+
+// incidentsQuery writes FindIncidents' read.
+func (db *DB) incidentsQuery(ctx context.Context, f zhufang.IncidentFilter) (string, []any) {
 	where, args := incidentScope(ctx)
-	q := `SELECT ` + incidentColumns + ` FROM incidents i WHERE 1 = 1` + where
+	from, open := `incidents i`, ""
+	if f.Open {
+		from, open = db.openIncidents()
+	}
+	q := `SELECT ` + incidentColumns + ` FROM ` + from + ` WHERE 1 = 1` + open + where
 	if f.State != "" {
 		q += ` AND state = ?`
 		args = append(args, string(f.State))
@@ -152,16 +163,31 @@ func (db *DB) FindIncidents(ctx context.Context, f zhufang.IncidentFilter) ([]*z
 		q += ` AND station_id = ?`
 		args = append(args, f.StationID)
 	}
-	if f.Open {
-		q += ` AND state NOT IN ` + terminalStates
-	}
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
 	q += ` ORDER BY received_at DESC, id DESC LIMIT ? OFFSET ?`
-	args = append(args, limit, max(f.Offset, 0))
-	return db.queryIncidents(ctx, q, args...)
+	return q, append(args, limit, max(f.Offset, 0))
+}
+
+// openIncidents returns the FROM clause of a read of the open incidents
+// (alias i) and the condition, starting with " AND", that picks them. The
+// open incidents have an index of their own, incidents_open, whose
+// condition is this one (migration 0006), so that the reads made on every
+// tick or event (the breach watcher, the board, the living city) cost what
+// is open rather than the whole history. PostgreSQL's planner finds the
+// small index by itself; SQLite's prefers an index matching the ORDER BY or
+// the actor's station, and walked two years of incidents to find a few
+// hundred open ones, so on SQLite the read names the index. Naming it also
+// makes SQLite refuse the query outright, rather than read slowly, should
+// the index's condition ever differ from the query's.
+func (db *DB) openIncidents() (from, where string) {
+	from = `incidents i`
+	if db.engine == SQLite {
+		from += ` INDEXED BY incidents_open`
+	}
+	return from, ` AND state NOT IN ` + terminalStates
 }
 
 // laneClause limits incidents (alias i) to a lane, "" for every lane; the
@@ -352,14 +378,20 @@ func (db *DB) OverrideLane(ctx context.Context, id int64, lane zhufang.Lane, by,
 
 var _ zhufang.BreachService = (*DB)(nil)
 
-// FindOpenDeadlines lists the due times of every incident not yet ended.
+// watchedStates are the open states with a 1-3-5 stage still to reach,
+// by the root's rule (PendingDue): once handling is under way, an
+// incident has nothing left for the breach watcher however long it stays
+// open.
+var watchedStates = sqlList(slices.DeleteFunc(slices.Clone(zhufang.IncidentStates), func(s zhufang.IncidentState) bool {
+	t := time.Unix(1, 0)
+	return zhufang.PendingDue(s, zhufang.Deadlines{Acknowledge: t, OnScene: t, Handling: t}).IsZero()
+}))
+
+// FindOpenDeadlines lists the due times of every incident not yet ended
+// that has a stage still to reach. The watcher calls it on every wake, at
+// least every 15 s: it reads the open incidents' index, never the history.
 func (db *DB) FindOpenDeadlines(ctx context.Context) ([]zhufang.OpenDeadline, error) {
-	// An incident whose three stages have all been raised has nothing left
-	// to watch; the watcher would otherwise try to raise them again on
-	// every wake.
-	rows, err := db.query(ctx, `SELECT id, state, due_acknowledge, due_on_scene, due_handling, lane, also_street FROM incidents i
-		WHERE state NOT IN `+terminalStates+`
-		AND (SELECT count(*) FROM breach_alerts b WHERE b.incident_id = i.id) < 3 ORDER BY id`)
+	rows, err := db.query(ctx, db.openDeadlinesQuery())
 	if err != nil {
 		return nil, err
 	}
@@ -376,6 +408,19 @@ func (db *DB) FindOpenDeadlines(ctx context.Context) ([]zhufang.OpenDeadline, er
 		out = append(out, d)
 	}
 	return out, db.translate(rows.Err())
+}
+
+// openDeadlinesQuery writes FindOpenDeadlines' read.
+//
+// It does not look up the breaches already raised: the watcher remembers
+// what it raised or found raised, and asks the store about a stage once.
+// Counting each incident's breaches here cost more than the rest of the
+// read, and on PostgreSQL, which scans a small alert table rather than use
+// its key, grew with every breach ever raised.
+func (db *DB) openDeadlinesQuery() string {
+	from, open := db.openIncidents()
+	return `SELECT id, state, due_acknowledge, due_on_scene, due_handling, lane, also_street FROM ` + from + `
+		WHERE 1 = 1` + open + ` AND state IN ` + watchedStates + ` ORDER BY id`
 }
 
 // RaiseBreach records a breach once: the alert table's key is the incident
