@@ -226,13 +226,20 @@ func TestAuditOldTrail(t *testing.T) {
 			for _, rewrite := range []bool{false, true} {
 				t.Run(fmt.Sprintf("old rows rewritten %v", rewrite), func(t *testing.T) {
 					ctx := context.Background()
-					db, clock, dsn := clockDB(t, engine, nil)
-					raw := sqltest.Raw(t, dsn)
-					defer raw.Close()
 					// The schema before audit_chain, and three rows as the
 					// store wrote them then.
-					rawExec(t, raw, engine, `DROP TABLE audit_chain`)
-					rawExec(t, raw, engine, `DELETE FROM schema_migrations WHERE name = 'audit_chain'`) // by name: the number may change
+					clock := zhufangtest.NewClock(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC))
+					dsn := sqltest.DSN(t, engine)
+					db, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Clock: clock})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer db.Close()
+					if err := db.MigrateBefore(ctx, "audit_chain"); err != nil {
+						t.Fatal(err)
+					}
+					raw := sqltest.Raw(t, dsn)
+					defer raw.Close()
 					prev := ""
 					old := []*zhufang.AuditEntry{}
 					for i := int64(1); i <= 3; i++ {

@@ -62,3 +62,21 @@ func (db *DB) plan(ctx context.Context, q string, args ...any) (string, error) {
 	}
 	return b.String(), rows.Err()
 }
+
+// MigrateBefore brings a new database's schema up to, not including, the
+// migration named name: a database as an older zhufang left it.
+func (db *DB) MigrateBefore(ctx context.Context, name string) error {
+	ms, err := migrations(db.engine)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.name == name {
+			return nil
+		}
+		if err := db.apply(ctx, m); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("no migration named %q", name)
+}
