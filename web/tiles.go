@@ -82,7 +82,13 @@ func ParseTileTemplate(s string) (*TileSource, error) {
 	if u.Fragment != "" {
 		return bad("must not hold a #fragment")
 	}
-	return &TileSource{Template: s, Origin: u.Scheme + "://" + u.Host, GCJ02: true}, nil
+	origin := u.Scheme + "://" + u.Host
+	// The origin is what the CSP admits: a placeholder in the host would
+	// put every tile on an origin of its own.
+	if len(s) < len(origin) || !strings.EqualFold(s[:len(origin)], origin) || len(s) > len(origin) && s[len(origin)] != '/' && s[len(origin)] != '?' {
+		return bad("must keep {z}, {x} and {y} out of the host and port")
+	}
+	return &TileSource{Template: s, Origin: origin, GCJ02: true}, nil
 }
 
 // tileURL is the URL of one tile.
